@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what embtune's build, demo and tests need on a Debian 12 machine; safe to run twice.
+# It is not a build script: it only brings packages (apt) and the npm tokenizer test peer.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake pkg-config git
+  libdnnl-dev libomp-dev
+  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+  libutf8proc-dev libonig-dev libsentencepiece-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3-torch python3-numpy
+  nodejs
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm ships with the nodesource nodejs build; Debian's own nodejs needs the separate npm package.
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+fi
+
+# The reference tokenizer (Hugging Face tokenizers through its npm binding) for parity tests.
+peer="$here/build/npm"
+if [[ ! -d "$peer/node_modules/tokenizers" ]]; then
+  echo "setup: installing npm tokenizers@0.23.2 into build/npm"
+  mkdir -p "$peer"
+  npm install --silent --no-audit --no-fund --prefix "$peer" tokenizers@0.23.2
+fi
+echo "setup: ok"

@@ -1,0 +1,136 @@
+// Memory-mapped input files and atomic output files.
+// Not a parser: callers validate what they read.
+#include "core/file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace embtune {
+
+MappedFile::~MappedFile() { reset(); }
+
+MappedFile::MappedFile(MappedFile&& o) noexcept { *this = std::move(o); }
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    reset();
+    path_ = std::move(o.path_);
+    data_ = o.data_;
+    size_ = o.size_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+void MappedFile::reset() {
+  if (data_ && size_) munmap(const_cast<uint8_t*>(data_), size_);
+  data_ = nullptr;
+  size_ = 0;
+}
+
+Status MappedFile::open(const std::string& path) {
+  reset();
+  path_ = path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error("%s: cannot open: %s", path.c_str(), std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return make_error("%s: cannot stat: %s", path.c_str(), std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error("%s: not a regular file", path.c_str());
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ == 0) {
+    ::close(fd);
+    return Status::ok_status();
+  }
+  void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  int e = errno;
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    size_ = 0;
+    return make_error("%s: cannot map: %s", path.c_str(), std::strerror(e));
+  }
+  data_ = static_cast<const uint8_t*>(p);
+  return Status::ok_status();
+}
+
+Status read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("%s: cannot open: %s", path.c_str(), std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return make_error("%s: read error", path.c_str());
+  *out = ss.str();
+  return Status::ok_status();
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) {
+    std::fclose(f_);
+    std::remove(tmp_.c_str());
+  }
+}
+
+Status AtomicFile::open(const std::string& path) {
+  path_ = path;
+  tmp_ = path + ".tmp." + std::to_string(getpid());
+  f_ = std::fopen(tmp_.c_str(), "wb");
+  if (!f_) return make_error("%s: cannot create: %s", tmp_.c_str(), std::strerror(errno));
+  return Status::ok_status();
+}
+
+Status AtomicFile::write(const void* data, size_t n) {
+  ET_CHECK(f_ != nullptr);
+  if (n && std::fwrite(data, 1, n, f_) != n)
+    return make_error("%s: write failed: %s", tmp_.c_str(), std::strerror(errno));
+  return Status::ok_status();
+}
+
+Status AtomicFile::commit() {
+  ET_CHECK(f_ != nullptr);
+  bool ok = std::fflush(f_) == 0;
+  ok = (std::fclose(f_) == 0) && ok;
+  f_ = nullptr;
+  if (!ok) {
+    std::remove(tmp_.c_str());
+    return make_error("%s: write failed: %s", path_.c_str(), std::strerror(errno));
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    int e = errno;
+    std::remove(tmp_.c_str());
+    return make_error("%s: cannot rename into place: %s", path_.c_str(), std::strerror(e));
+  }
+  return Status::ok_status();
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool dir_exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string path_join(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  if (a.back() == '/') return a + b;
+  return a + "/" + b;
+}
+
+}  // namespace embtune

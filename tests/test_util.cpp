@@ -1,0 +1,91 @@
+// Implementation of the shared test helpers (paths, temp dirs, subprocesses).
+// Not used by the library or the CLI.
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace embtune::test {
+
+static std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+std::string shared_dir() {
+  std::string d = env_or("EMBTUNE_SHARED_DIR", "");
+  struct stat st;
+  if (!d.empty() && stat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return d;
+  return "";
+}
+
+bool skip_without_shared() {
+  if (!shared_dir().empty()) return false;
+  const char* ci = std::getenv("CI");
+  if (ci && std::string(ci) == "true") {
+    ADD_FAILURE() << "shared data directory (../shared) is missing under CI=true";
+  }
+  return true;
+}
+
+std::string source_dir() { return env_or("EMBTUNE_SOURCE_DIR", "."); }
+std::string embtune_bin() { return env_or("EMBTUNE_BIN", "embtune"); }
+std::string torch_python() { return env_or("EMBTUNE_TORCH_PYTHON", "/usr/bin/python3"); }
+std::string node_path() { return env_or("NODE_PATH", ""); }
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "embtune-test-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  char* p = mkdtemp(buf.data());
+  if (!p) std::abort();
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
+  std::string full = "(" + cmd + ") 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return r;
+}
+
+std::string sh_quote(const std::string& s) {
+  std::string o = "'";
+  for (char c : s) {
+    if (c == '\'') o += "'\\''";
+    else o += c;
+  }
+  return o + "'";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+}  // namespace embtune::test

@@ -1,0 +1,44 @@
+// Helpers shared by the test executables: where the shared data and references are, temporary
+// directories, running the embtune binary and reference scripts. Not a test framework.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace embtune::test {
+
+// `<repo>/../shared` (EMBTUNE_SHARED_DIR), or "" when absent. Under CI=true an absent shared
+// directory fails the calling test (GTEST_FAIL) instead of letting it skip.
+std::string shared_dir();
+// True when shared data is missing and the test should skip; records a failure under CI=true.
+bool skip_without_shared();
+std::string source_dir();
+std::string embtune_bin();
+std::string torch_python();   // /usr/bin/python3 (Debian's, with torch)
+std::string node_path();      // NODE_PATH for the tokenizer peer
+
+// A fresh directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr, interleaved
+};
+// Runs `cmd` through /bin/sh, capturing stdout and stderr.
+CommandResult run_command(const std::string& cmd);
+// Shell-quotes one argument.
+std::string sh_quote(const std::string& s);
+
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& content);
+
+}  // namespace embtune::test
