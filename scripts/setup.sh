@@ -12,6 +12,9 @@ packages=(
   libutf8proc-dev libonig-dev libsentencepiece-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy
+  # Debian's python3-torch calls the system BLAS; with only the reference BLAS it is about ten
+  # times slower, which would make the PyTorch baseline (and the parity tests) unfairly slow.
+  libopenblas0-pthread
   nodejs
 )
 

@@ -1,8 +1,31 @@
-// embtune command-line entry point: parses the subcommand and dispatches.
+// embtune command-line entry point: global flags, then one subcommand.
 // Not where work happens: each command lives in its own cmd_*.cpp and calls the library.
+#include <omp.h>
+
 #include <cstdio>
 
+#include "cli/commands.h"
+
 int main(int argc, char** argv) {
-  std::fprintf(stderr, "embtune: no commands yet\n");
-  return 2;
+  using namespace embtune::cli;
+  CLI::App app{"embtune: fine-tune, evaluate and export text-embedding models, natively.", "embtune"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "embtune 0.1.0");
+  GlobalOptions g;
+  app.add_option("--threads", g.threads, "Threads for compute (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_flag("-q,--quiet", g.quiet, "No progress output");
+  app.parse_complete_callback([&g]() {
+    if (g.threads > 0) omp_set_num_threads(g.threads);
+  });
+  add_init_command(app, g);
+  add_embed_command(app, g);
+  add_info_command(app, g);
+  add_tokenize_command(app, g);
+  add_bench_command(app, g);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
 }

@@ -35,11 +35,14 @@ struct TensorView {
 
 // One .safetensors file, mapped read-only. open() validates the whole header: its length
 // against the file size, JSON syntax, known dtypes, shape x dtype size == byte length, offsets
-// inside the data buffer, and no two tensors overlapping. Errors name the file and the tensor.
+// inside the data buffer, and no two tensors overlapping. Like the Rust safetensors crate, it also
+// requires the tensors, in offset order, to cover the data buffer exactly (no gaps, no trailing
+// bytes), so every file accepted here loads in Python too. Errors name the file and the tensor.
 class SafetensorsFile {
  public:
   Status open(const std::string& path);
   const std::string& path() const { return file_.path(); }
+  // In the order of their data in the file.
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const TensorView* find(const std::string& name) const;  // nullptr if absent
   const std::map<std::string, std::string>& metadata() const { return metadata_; }

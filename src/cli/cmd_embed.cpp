@@ -1,0 +1,109 @@
+// `embtune embed`: texts in (lines or JSONL), embeddings out (.npy float32 or JSONL arrays).
+// Not a server (that is `serve`, later): one file in, one file out, nothing partial on error.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/file.h"
+#include "core/progress.h"
+#include "io/npy.h"
+#include "io/text_input.h"
+#include "model/sentence_encoder.h"
+
+namespace embtune::cli {
+
+namespace {
+
+struct EmbedArgs {
+  std::string model, input, output, prompt, prompt_text, format = "auto", field = "text";
+  bool prompt_text_set = false, allow_empty = false;
+  int64_t batch_tokens = 8192;
+};
+
+bool ends_with(const std::string& s, const std::string& x) {
+  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
+}
+
+Status write_jsonl(const std::string& path, const std::vector<float>& e, int64_t rows, int64_t dim) {
+  AtomicFile f;
+  ET_RETURN_IF_ERROR(f.open(path));
+  std::string line;
+  char buf[32];
+  for (int64_t r = 0; r < rows; r++) {
+    line.assign("[");
+    for (int64_t c = 0; c < dim; c++) {
+      if (c) line += ',';
+      // Shortest text that reads back as the same float32.
+      auto res = std::to_chars(buf, buf + sizeof buf, e[r * dim + c]);
+      line.append(buf, res.ptr);
+    }
+    line += "]\n";
+    ET_RETURN_IF_ERROR(f.write(line));
+  }
+  return f.commit();
+}
+
+int run_embed(const EmbedArgs& a, const GlobalOptions& g) {
+  const bool npy = ends_with(a.output, ".npy"), jsonl = ends_with(a.output, ".jsonl");
+  if (!npy && !jsonl)
+    return report_error("embed", make_error("%s: the output must end in .npy (float32 array) or .jsonl (one JSON array "
+                                            "per line)", a.output.c_str()));
+  TextInputOptions in;
+  in.format = a.format;
+  in.field = a.field;
+  in.allow_empty = a.allow_empty;
+  std::vector<std::string> texts;
+  Status s = read_texts(a.input, in, &texts);
+  if (!s.ok()) return report_error("embed", s);
+  std::unique_ptr<SentenceEncoder> enc;
+  s = SentenceEncoder::load(a.model, &enc);
+  if (!s.ok()) return report_error("embed", s);
+
+  EmbedOptions eo;
+  eo.prompt_name = a.prompt;
+  eo.prompt_text = a.prompt_text;
+  eo.has_prompt_text = a.prompt_text_set;
+  eo.batch_tokens = a.batch_tokens;
+  Progress bar("embed", static_cast<int64_t>(texts.size()), "texts", !g.quiet);
+  eo.progress = [&bar](int64_t done, int64_t) { bar.update(done); };
+  std::vector<float> out;
+  s = enc->embed(texts, eo, &out);
+  if (!s.ok()) return report_error("embed", s.wrap(a.input));
+  bar.finish();
+  const int64_t rows = static_cast<int64_t>(texts.size());
+  s = npy ? npy_write_f32(a.output, out.data(), rows, enc->dim()) : write_jsonl(a.output, out, rows, enc->dim());
+  if (!s.ok()) return report_error("embed", s);
+  if (!g.quiet) std::fprintf(stderr, "embed: wrote %lld x %lld embeddings to %s\n", (long long)rows, (long long)enc->dim(), a.output.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_embed_command(CLI::App& app, const GlobalOptions& g) {
+  auto a = std::make_shared<EmbedArgs>();
+  CLI::App* sub = app.add_subcommand("embed", "Embed texts with a model directory");
+  sub->add_option("--model", a->model, "Model directory (sentence-transformers / Hugging Face layout)")->required();
+  sub->add_option("--input", a->input, "Texts: one per line, or JSONL objects with a text field")->required();
+  sub->add_option("--output", a->output, "Embeddings: OUT.npy (float32, lines x dim) or OUT.jsonl")->required();
+  sub->add_option("--prompt", a->prompt, "Prompt name from the model's config_sentence_transformers.json (query, document, ...)");
+  sub->add_option("--prompt-text", a->prompt_text, "Literal prompt text prepended to every input (wins over --prompt)")
+      ->each([a](const std::string&) { a->prompt_text_set = true; });
+  sub->add_option("--format", a->format, "Input format: auto (by extension), text or jsonl")
+      ->check(CLI::IsMember({"auto", "text", "jsonl"}));
+  sub->add_option("--field", a->field, "JSONL field holding the text");
+  sub->add_flag("--allow-empty", a->allow_empty, "Embed empty lines instead of refusing them");
+  sub->add_option("--batch-tokens", a->batch_tokens, "Tokens per packed batch")->check(CLI::PositiveNumber);
+  sub->callback([a, &g]() {
+    int rc = run_embed(*a, g);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+int report_error(const std::string& command, const Status& s) {
+  std::fprintf(stderr, "embtune %s: error: %s\n", command.c_str(), s.message().c_str());
+  return 1;
+}
+
+}  // namespace embtune::cli

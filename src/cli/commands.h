@@ -1,0 +1,26 @@
+// The subcommands of the embtune tool: each file cmd_*.cpp registers one with CLI11.
+// Not library code: commands parse flags, call the library and print; no maths here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/status.h"
+
+namespace embtune::cli {
+
+struct GlobalOptions {
+  int threads = 0;     // 0: OpenMP's default (all cores)
+  bool quiet = false;  // no progress bars
+};
+
+void add_init_command(CLI::App& app, const GlobalOptions& g);
+void add_embed_command(CLI::App& app, const GlobalOptions& g);
+void add_info_command(CLI::App& app, const GlobalOptions& g);
+void add_tokenize_command(CLI::App& app, const GlobalOptions& g);
+void add_bench_command(CLI::App& app, const GlobalOptions& g);
+
+// Prints "embtune <command>: error: <message>" and returns the exit code for user errors (1).
+int report_error(const std::string& command, const Status& s);
+
+}  // namespace embtune::cli

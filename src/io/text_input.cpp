@@ -1,0 +1,102 @@
+// Line-oriented text and JSONL input with UTF-8 validation.
+// Not streaming: inputs are read whole (embedding needs them all for length sorting anyway).
+#include "io/text_input.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/file.h"
+
+namespace embtune {
+
+long utf8_first_invalid(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
+    else return static_cast<long>(i);
+    if (i + len > n) return static_cast<long>(i);
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xc0) != 0x80) return static_cast<long>(i);
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return static_cast<long>(i);
+    i += len;
+  }
+  return -1;
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const char* suffix) {
+  std::string x(suffix);
+  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
+}
+
+bool blank(const std::string& s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\v' && c != '\f') return false;
+  return true;
+}
+
+}  // namespace
+
+Status read_texts(const std::string& path, const TextInputOptions& opt, std::vector<std::string>* out) {
+  std::string fmt = opt.format;
+  if (fmt == "auto") fmt = (ends_with(path, ".jsonl") || ends_with(path, ".json")) ? "jsonl" : "text";
+  if (fmt != "text" && fmt != "jsonl")
+    return make_error("input format \"%s\" is unknown (use text or jsonl)", opt.format.c_str());
+  std::string data;
+  ET_RETURN_IF_ERROR(read_file(path, &data));
+  if (data.empty()) return make_error("%s: the input file is empty", path.c_str());
+  std::vector<std::string> texts;
+  size_t pos = 0, line_no = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    size_t end = nl == std::string::npos ? data.size() : nl;
+    std::string line = data.substr(pos, end - pos);
+    pos = nl == std::string::npos ? data.size() : nl + 1;
+    line_no++;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    long bad = utf8_first_invalid(line);
+    if (bad >= 0)
+      return make_error("%s: line %zu: invalid UTF-8 at byte %ld of the line", path.c_str(), line_no, bad + 1);
+    if (fmt == "jsonl") {
+      if (blank(line)) return make_error("%s: line %zu: empty line (each line must be a JSON object)", path.c_str(), line_no);
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::parse_error& e) {
+        return make_error("%s: line %zu: invalid JSON at byte %zu", path.c_str(), line_no, static_cast<size_t>(e.byte));
+      }
+      if (!j.is_object()) return make_error("%s: line %zu: expected a JSON object", path.c_str(), line_no);
+      auto it = j.find(opt.field);
+      if (it == j.end())
+        return make_error("%s: line %zu: missing field \"%s\" (choose another with --field)", path.c_str(), line_no,
+                          opt.field.c_str());
+      if (!it->is_string())
+        return make_error("%s: line %zu: field \"%s\" must be a string", path.c_str(), line_no, opt.field.c_str());
+      line = it->get<std::string>();
+    }
+    if (!opt.allow_empty && blank(line))
+      return make_error("%s: line %zu: empty text (remove the line, or pass --allow-empty to embed it)", path.c_str(),
+                        line_no);
+    texts.push_back(std::move(line));
+  }
+  *out = std::move(texts);
+  return Status::ok_status();
+}
+
+}  // namespace embtune

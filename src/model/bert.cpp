@@ -1,0 +1,271 @@
+// BERT encoder: config parsing, the parameter layout, loading from safetensors and the fp32
+// forward pass composed from ops/. Not training (no backward here yet) and not pooling.
+#include "model/bert.h"
+
+#include <cmath>
+#include <random>
+
+#include "ops/attention.h"
+#include "ops/embedding.h"
+#include "ops/layer_norm.h"
+#include "ops/matmul.h"
+
+namespace embtune {
+
+namespace {
+
+Status get_int(const nlohmann::json& j, const std::string& file, const char* key, bool required,
+               int64_t* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) return make_error("%s: missing required key \"%s\"", file.c_str(), key);
+    return Status::ok_status();
+  }
+  if (!it->is_number_integer())
+    return make_error("%s: key \"%s\" must be an integer, got %s", file.c_str(), key, it->dump().c_str());
+  *out = it->get<int64_t>();
+  if (*out <= 0) return make_error("%s: key \"%s\" must be positive, got %lld", file.c_str(), key, (long long)*out);
+  return Status::ok_status();
+}
+
+Status get_double(const nlohmann::json& j, const std::string& file, const char* key, double* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return Status::ok_status();
+  if (!it->is_number()) return make_error("%s: key \"%s\" must be a number", file.c_str(), key);
+  *out = it->get<double>();
+  return Status::ok_status();
+}
+
+}  // namespace
+
+Status bert_config_from_json(const nlohmann::json& j, const std::string& file, BertConfig* out) {
+  if (!j.is_object()) return make_error("%s: not a JSON object", file.c_str());
+  BertConfig c;
+  c.raw = j;
+  std::string model_type = j.value("model_type", std::string());
+  bool bert_arch = false;
+  if (j.contains("architectures") && j["architectures"].is_array())
+    for (auto& a : j["architectures"])
+      if (a.is_string() && a.get<std::string>().rfind("Bert", 0) == 0) bert_arch = true;
+  if (model_type.empty() && !bert_arch)
+    return make_error("%s: missing required key \"model_type\" (expected \"bert\")", file.c_str());
+  if (!model_type.empty() && model_type != "bert")
+    return make_error("%s: model_type \"%s\" is not supported (supported: bert — BertModel and "
+                      "the models that share it: MiniLM, bge, e5, gte)",
+                      file.c_str(), model_type.c_str());
+  ET_RETURN_IF_ERROR(get_int(j, file, "vocab_size", true, &c.vocab_size));
+  ET_RETURN_IF_ERROR(get_int(j, file, "hidden_size", true, &c.hidden_size));
+  ET_RETURN_IF_ERROR(get_int(j, file, "num_hidden_layers", true, &c.num_hidden_layers));
+  ET_RETURN_IF_ERROR(get_int(j, file, "num_attention_heads", true, &c.num_attention_heads));
+  ET_RETURN_IF_ERROR(get_int(j, file, "intermediate_size", true, &c.intermediate_size));
+  ET_RETURN_IF_ERROR(get_int(j, file, "max_position_embeddings", true, &c.max_position_embeddings));
+  ET_RETURN_IF_ERROR(get_int(j, file, "type_vocab_size", false, &c.type_vocab_size));
+  ET_RETURN_IF_ERROR(get_double(j, file, "layer_norm_eps", &c.layer_norm_eps));
+  ET_RETURN_IF_ERROR(get_double(j, file, "hidden_dropout_prob", &c.hidden_dropout_prob));
+  ET_RETURN_IF_ERROR(get_double(j, file, "attention_probs_dropout_prob", &c.attention_probs_dropout_prob));
+  if (c.hidden_size % c.num_attention_heads != 0)
+    return make_error("%s: hidden_size %lld is not a multiple of num_attention_heads %lld", file.c_str(),
+                      (long long)c.hidden_size, (long long)c.num_attention_heads);
+  if (j.contains("hidden_act")) {
+    if (!j["hidden_act"].is_string()) return make_error("%s: key \"hidden_act\" must be a string", file.c_str());
+    c.hidden_act = j["hidden_act"].get<std::string>();
+  }
+  if (c.hidden_act != "gelu")
+    return make_error("%s: hidden_act \"%s\" is not supported (supported: gelu, the exact erf form)",
+                      file.c_str(), c.hidden_act.c_str());
+  std::string pet = j.value("position_embedding_type", std::string("absolute"));
+  if (pet != "absolute")
+    return make_error("%s: position_embedding_type \"%s\" is not supported (supported: absolute)",
+                      file.c_str(), pet.c_str());
+  *out = std::move(c);
+  return Status::ok_status();
+}
+
+nlohmann::json bert_config_to_json(const BertConfig& c) {
+  nlohmann::json j = c.raw.is_object() ? c.raw : nlohmann::json::object();
+  if (!j.contains("architectures")) j["architectures"] = {"BertModel"};
+  j["model_type"] = "bert";
+  j["vocab_size"] = c.vocab_size;
+  j["hidden_size"] = c.hidden_size;
+  j["num_hidden_layers"] = c.num_hidden_layers;
+  j["num_attention_heads"] = c.num_attention_heads;
+  j["intermediate_size"] = c.intermediate_size;
+  j["max_position_embeddings"] = c.max_position_embeddings;
+  j["type_vocab_size"] = c.type_vocab_size;
+  j["layer_norm_eps"] = c.layer_norm_eps;
+  j["hidden_act"] = c.hidden_act;
+  j["hidden_dropout_prob"] = c.hidden_dropout_prob;
+  j["attention_probs_dropout_prob"] = c.attention_probs_dropout_prob;
+  if (!j.contains("position_embedding_type")) j["position_embedding_type"] = "absolute";
+  return j;
+}
+
+std::vector<ParamInfo> bert_param_layout(const BertConfig& c, int64_t* total_floats) {
+  std::vector<ParamInfo> v;
+  int64_t off = 0;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    v.push_back({name, std::move(shape), off, n});
+    off += n;
+  };
+  const int64_t H = c.hidden_size, I = c.intermediate_size;
+  add("embeddings.word_embeddings.weight", {c.vocab_size, H});
+  add("embeddings.position_embeddings.weight", {c.max_position_embeddings, H});
+  add("embeddings.token_type_embeddings.weight", {c.type_vocab_size, H});
+  add("embeddings.LayerNorm.weight", {H});
+  add("embeddings.LayerNorm.bias", {H});
+  for (int64_t l = 0; l < c.num_hidden_layers; l++) {
+    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value"}) {
+      add(p + m + ".weight", {H, H});
+      add(p + m + ".bias", {H});
+    }
+    add(p + "attention.output.dense.weight", {H, H});
+    add(p + "attention.output.dense.bias", {H});
+    add(p + "attention.output.LayerNorm.weight", {H});
+    add(p + "attention.output.LayerNorm.bias", {H});
+    add(p + "intermediate.dense.weight", {I, H});
+    add(p + "intermediate.dense.bias", {I});
+    add(p + "output.dense.weight", {H, I});
+    add(p + "output.dense.bias", {H});
+    add(p + "output.LayerNorm.weight", {H});
+    add(p + "output.LayerNorm.bias", {H});
+  }
+  if (total_floats) *total_floats = off;
+  return v;
+}
+
+void BertModel::init_empty(const BertConfig& c) {
+  config_ = c;
+  int64_t total = 0;
+  layout_ = bert_param_layout(c, &total);
+  params_.assign(static_cast<size_t>(total), 0.0f);
+  bind_views();
+}
+
+void BertModel::init_random(const BertConfig& c, uint64_t seed) {
+  init_empty(c);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  for (const ParamInfo& p : layout_) {
+    float* d = params_.data() + p.offset;
+    const bool ln = p.name.find("LayerNorm") != std::string::npos;
+    const bool bias = p.name.size() >= 4 && p.name.compare(p.name.size() - 4, 4, "bias") == 0;
+    for (int64_t i = 0; i < p.numel; i++) d[i] = ln ? (bias ? 0.0f : 1.0f) : normal(rng);
+  }
+}
+
+Status BertModel::load(const BertConfig& c, const SafetensorsSet& st) {
+  init_empty(c);
+  for (const ParamInfo& p : layout_) {
+    const TensorView* t = st.find(p.name);
+    if (!t) t = st.find("bert." + p.name);
+    if (!t && p.name.find("LayerNorm.") != std::string::npos) {
+      // Checkpoints converted from the original TensorFlow BERT name LayerNorm gamma / beta.
+      std::string legacy = p.name;
+      auto dot = legacy.rfind('.');
+      legacy = legacy.substr(0, dot + 1) + (legacy.substr(dot + 1) == "weight" ? "gamma" : "beta");
+      t = st.find(legacy);
+      if (!t) t = st.find("bert." + legacy);
+    }
+    if (!t) return make_error("missing weight \"%s\" (looked for it with and without the \"bert.\" prefix)",
+                              p.name.c_str());
+    if (t->shape != p.shape) {
+      std::string want, got;
+      for (auto d : p.shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+      for (auto d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+      return make_error("%s: tensor \"%s\" has shape [%s], the config needs [%s]", st.file_of(t->name).c_str(),
+                        t->name.c_str(), got.c_str(), want.c_str());
+    }
+    Status s = tensor_to_f32(*t, params_.data() + p.offset);
+    if (!s.ok()) return s.wrap(st.file_of(t->name));
+  }
+  return Status::ok_status();
+}
+
+void BertModel::bind_views() {
+  const float* base = params_.data();
+  size_t i = 0;
+  auto next = [&]() { return base + layout_[i++].offset; };
+  w_.word = next();
+  w_.pos = next();
+  w_.type = next();
+  w_.emb_ln_w = next();
+  w_.emb_ln_b = next();
+  w_.layers.resize(config_.num_hidden_layers);
+  for (auto& L : w_.layers) {
+    L.q_w = next(); L.q_b = next();
+    L.k_w = next(); L.k_b = next();
+    L.v_w = next(); L.v_b = next();
+    L.attn_out_w = next(); L.attn_out_b = next();
+    L.ln1_w = next(); L.ln1_b = next();
+    L.inter_w = next(); L.inter_b = next();
+    L.out_w = next(); L.out_b = next();
+    L.ln2_w = next(); L.ln2_b = next();
+  }
+  ET_CHECK(i == layout_.size());
+}
+
+void PackedBatch::add(const std::vector<int32_t>& seq_ids, const std::vector<int32_t>* seq_type_ids) {
+  if (cu_seqlens.empty()) cu_seqlens.push_back(0);
+  for (size_t i = 0; i < seq_ids.size(); i++) {
+    ids.push_back(seq_ids[i]);
+    pos_ids.push_back(static_cast<int32_t>(i));
+    type_ids.push_back(seq_type_ids ? (*seq_type_ids)[i] : 0);
+  }
+  cu_seqlens.push_back(static_cast<int32_t>(ids.size()));
+}
+
+void PackedBatch::clear() {
+  ids.clear();
+  type_ids.clear();
+  pos_ids.clear();
+  cu_seqlens.clear();
+}
+
+Status BertModel::validate_batch(const PackedBatch& b) const {
+  for (int64_t s = 0; s < b.num_seqs(); s++) {
+    for (int64_t i = b.cu_seqlens[s]; i < b.cu_seqlens[s + 1]; i++) {
+      if (b.ids[i] < 0 || b.ids[i] >= config_.vocab_size)
+        return make_error("sequence %lld: token id %d is outside the vocabulary (size %lld)", (long long)s + 1,
+                          b.ids[i], (long long)config_.vocab_size);
+      if (b.pos_ids[i] >= config_.max_position_embeddings)
+        return make_error("sequence %lld: %d tokens exceed max_position_embeddings %lld", (long long)s + 1,
+                          b.cu_seqlens[s + 1] - b.cu_seqlens[s], (long long)config_.max_position_embeddings);
+      if ((b.type_ids[i] < 0 || b.type_ids[i] >= config_.type_vocab_size))
+        return make_error("sequence %lld: token type id %d is outside type_vocab_size %lld", (long long)s + 1,
+                          b.type_ids[i], (long long)config_.type_vocab_size);
+    }
+  }
+  return Status::ok_status();
+}
+
+void BertModel::forward(float* out, const PackedBatch& b) const {
+  const int64_t N = b.num_tokens(), S = b.num_seqs();
+  const int64_t H = config_.hidden_size, I = config_.intermediate_size;
+  const int64_t heads = config_.num_attention_heads;
+  const float eps = static_cast<float>(config_.layer_norm_eps);
+  if (N == 0) return;
+  std::vector<float> q(N * H), k(N * H), v(N * H);  // (N, H) each
+  std::vector<float> ctx(N * H), tmp(N * H);          // (N, H)
+  std::vector<float> inter(N * I);                     // (N, I)
+  float* x = out;                                      // (N, H) the residual stream lives in out
+
+  embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
+                    w_.word, w_.pos, w_.type, N, H);
+  layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
+  for (const BertLayerWeights& L : w_.layers) {
+    matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H);
+    matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H);
+    matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H);
+    attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads);
+    matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps);  // LN(attn + x)
+    matmul_forward(inter.data(), x, L.inter_w, L.inter_b, N, H, I, Activation::Gelu);    // (N, I)
+    matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
+    layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps);  // LN(ffn + x)
+  }
+}
+
+}  // namespace embtune

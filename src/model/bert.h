@@ -1,0 +1,111 @@
+// The BERT encoder (BertModel of Hugging Face transformers: MiniLM, bge, e5, gte share it):
+// config, one flat parameter arena with named views, and the forward pass on packed batches.
+// Not the sentence-transformers head (pooling, Dense, Normalize): see sentence_encoder.h.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/safetensors.h"
+
+namespace embtune {
+
+struct BertConfig {
+  int64_t vocab_size = 30522;
+  int64_t hidden_size = 384;
+  int64_t num_hidden_layers = 6;
+  int64_t num_attention_heads = 12;
+  int64_t intermediate_size = 1536;
+  int64_t max_position_embeddings = 512;
+  int64_t type_vocab_size = 2;
+  double layer_norm_eps = 1e-12;
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  std::string hidden_act = "gelu";
+  // The config.json as read, so that keys we do not use are written back unchanged.
+  nlohmann::json raw;
+};
+
+// Reads and validates a config.json object (`file` names it in errors): model_type "bert" (or a
+// BertModel architecture), the required sizes, hidden divisible by heads, gelu activation,
+// absolute position embeddings.
+Status bert_config_from_json(const nlohmann::json& j, const std::string& file, BertConfig* out);
+// The config.json to write for `c` (the raw keys, updated with c's values).
+nlohmann::json bert_config_to_json(const BertConfig& c);
+
+// One parameter tensor in the flat arena.
+struct ParamInfo {
+  std::string name;             // Hugging Face name without the "bert." prefix
+  std::vector<int64_t> shape;
+  int64_t offset = 0;           // in floats, into the arena
+  int64_t numel = 0;
+};
+
+// The single layout shared by parameters, gradients and optimiser moments; the order is the
+// order of BertModel's state_dict.
+std::vector<ParamInfo> bert_param_layout(const BertConfig& c, int64_t* total_floats);
+
+// Typed views of one layer's weights inside the arena. Linear weights are (out, in).
+struct BertLayerWeights {
+  const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;  // (H, H), (H)
+  const float *attn_out_w, *attn_out_b;            // (H, H), (H)
+  const float *ln1_w, *ln1_b;                      // (H)
+  const float *inter_w, *inter_b;                  // (I, H), (I)
+  const float *out_w, *out_b;                      // (H, I), (H)
+  const float *ln2_w, *ln2_b;                      // (H)
+};
+
+struct BertWeights {
+  const float *word, *pos, *type;     // (V, H), (P, H), (TV, H)
+  const float *emb_ln_w, *emb_ln_b;   // (H)
+  std::vector<BertLayerWeights> layers;
+};
+
+// A packed batch: sequences back to back, no padding.
+struct PackedBatch {
+  std::vector<int32_t> ids;        // (N) token ids
+  std::vector<int32_t> type_ids;   // (N) token type ids
+  std::vector<int32_t> pos_ids;    // (N) position within its sequence
+  std::vector<int32_t> cu_seqlens; // (S + 1) row offsets of each sequence
+  int64_t num_tokens() const { return static_cast<int64_t>(ids.size()); }
+  int64_t num_seqs() const { return static_cast<int64_t>(cu_seqlens.size()) - 1; }
+  // Appends one sequence (positions 0..len-1; type ids 0 when not given).
+  void add(const std::vector<int32_t>& seq_ids, const std::vector<int32_t>* seq_type_ids = nullptr);
+  void clear();
+};
+
+class BertModel {
+ public:
+  const BertConfig& config() const { return config_; }
+  const std::vector<ParamInfo>& layout() const { return layout_; }
+  const std::vector<float>& params() const { return params_; }
+  std::vector<float>& params() { return params_; }
+
+  // Allocates the arena for `c` (zeros).
+  void init_empty(const BertConfig& c);
+  // normal(0, 0.02) for matrices and biases, LayerNorm weight 1 and bias 0 (BERT's init).
+  void init_random(const BertConfig& c, uint64_t seed);
+  // Loads every parameter from `st` (names with or without the "bert." prefix; F32/F16/BF16).
+  // Missing tensors and wrong shapes are errors naming the tensor and the file. Tensors that
+  // are not part of the encoder (pooler, MLM head, position_ids buffer) are ignored.
+  Status load(const BertConfig& c, const SafetensorsSet& st);
+
+  // Token ids must be < vocab_size, positions < max_position_embeddings, type ids < type_vocab.
+  Status validate_batch(const PackedBatch& b) const;
+
+  // out (N, H): the last hidden state of every packed token (fp32 inference).
+  void forward(float* out, const PackedBatch& b) const;
+
+ private:
+  void bind_views();
+  BertConfig config_;
+  std::vector<ParamInfo> layout_;
+  std::vector<float> params_;
+  BertWeights w_{};
+};
+
+}  // namespace embtune

@@ -1,0 +1,78 @@
+// A sentence-transformers model as a whole: tokenizer -> BERT -> pooling -> Dense* -> Normalize,
+// loaded from a model directory, embedding texts in length-sorted packed batches.
+// Not training, and not a server: callers hand it texts and get fp32 vectors back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/st_dir.h"
+#include "model/bert.h"
+#include "ops/matmul.h"
+#include "ops/pooling.h"
+#include "tokenizer/tokenizer.h"
+
+namespace embtune {
+
+struct DenseLayer {
+  int64_t in = 0, out = 0;
+  std::vector<float> weight;  // (out, in)
+  std::vector<float> bias;    // (out), empty without bias
+  Activation act = Activation::Tanh;
+};
+
+struct EmbedOptions {
+  // A prompt name from config_sentence_transformers.json ("query", "document", ...); "" uses the
+  // model's default_prompt_name, if any.
+  std::string prompt_name;
+  // Literal prompt text; when set it wins over prompt_name.
+  std::string prompt_text;
+  bool has_prompt_text = false;
+  // Tokens per packed batch (sequences are sorted by length and packed up to this many).
+  int64_t batch_tokens = 8192;
+  // Called after each batch with (texts done, texts in all).
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+class SentenceEncoder {
+ public:
+  // Loads everything a model directory describes; errors name the file at fault.
+  static Status load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out);
+
+  // Embeds `texts` in order: out holds texts.size() x dim() floats.
+  Status embed(const std::vector<std::string>& texts, const EmbedOptions& opt, std::vector<float>* out) const;
+
+  int64_t dim() const { return dim_; }
+  int64_t max_seq_length() const { return max_seq_length_; }
+  bool normalizes() const { return normalize_; }
+  const StModelDir& files() const { return files_; }
+  const BertModel& bert() const { return bert_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const std::vector<PoolingMode>& pooling_modes() const { return pooling_; }
+  const std::vector<DenseLayer>& dense() const { return dense_; }
+
+  // The text sentence-transformers would tokenize: prompt + text, stripped of surrounding
+  // whitespace, lowercased when the model says do_lower_case. Also returns how many leading
+  // tokens are prompt (for include_prompt = false), or an error for an unknown prompt name.
+  Status resolve_prompt(const EmbedOptions& opt, std::string* prompt, int32_t* prompt_tokens) const;
+
+ private:
+  StModelDir files_;
+  BertModel bert_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::vector<PoolingMode> pooling_;
+  std::vector<DenseLayer> dense_;
+  std::vector<std::string> head_;  // module kinds after the Transformer, in order
+  bool normalize_ = false;
+  int64_t max_seq_length_ = 512;
+  int64_t dim_ = 0;
+};
+
+// "query: hello " -> "query: hello" with Python's str.strip() notion of whitespace.
+std::string strip_unicode_whitespace(const std::string& s);
+
+}  // namespace embtune

@@ -1,0 +1,22 @@
+// Multi-head self-attention on packed, unpadded batches: each sequence attends only to itself,
+// so no T×T matrix is ever built for padding. Not the projections (see matmul.h).
+#pragma once
+
+#include <cstdint>
+
+namespace embtune {
+
+// q, k, v, out: (N, H) with head h in columns [h*D, (h+1)*D), D = H / heads. Sequence s holds
+// rows [cu_seqlens[s], cu_seqlens[s+1]). out = softmax(q kᵀ / sqrt(D)) v per sequence and head.
+// Threaded over (sequence, head). out must not alias q, k or v.
+void attention_forward(float* out, const float* q, const float* k, const float* v,
+                       const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads);
+void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
+                              const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
+                              int64_t heads);
+
+// exp(x) for a vector, accurate to about 2 ulp over [-87, 88], vectorisable (no libm calls);
+// exp of x < -87.3 is 0. Exposed for its test against std::exp.
+void exp_inplace(float* x, int64_t n);
+
+}  // namespace embtune
