@@ -20,7 +20,7 @@ static std::string env_or(const char* name, const std::string& fallback) {
 }
 
 std::string shared_dir() {
-  std::string d = env_or("EMBTUNE_SHARED_DIR", "");
+  std::string d = env_or("EMBTUNE_SHARED_DIR", EMBTUNE_SHARED_DIR);
   struct stat st;
   if (!d.empty() && stat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return d;
   return "";
@@ -35,10 +35,10 @@ bool skip_without_shared() {
   return true;
 }
 
-std::string source_dir() { return env_or("EMBTUNE_SOURCE_DIR", "."); }
-std::string embtune_bin() { return env_or("EMBTUNE_BIN", "embtune"); }
-std::string torch_python() { return env_or("EMBTUNE_TORCH_PYTHON", "/usr/bin/python3"); }
-std::string node_path() { return env_or("NODE_PATH", ""); }
+std::string source_dir() { return env_or("EMBTUNE_SOURCE_DIR", EMBTUNE_SOURCE_DIR); }
+std::string embtune_bin() { return env_or("EMBTUNE_BIN", EMBTUNE_BIN); }
+std::string torch_python() { return env_or("EMBTUNE_TORCH_PYTHON", EMBTUNE_TORCH_PYTHON); }
+std::string node_path() { return env_or("EMBTUNE_NODE_PATH", EMBTUNE_NODE_PATH); }
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "embtune-test-XXXXXX").string();

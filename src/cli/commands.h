@@ -19,6 +19,7 @@ void add_embed_command(CLI::App& app, const GlobalOptions& g);
 void add_info_command(CLI::App& app, const GlobalOptions& g);
 void add_tokenize_command(CLI::App& app, const GlobalOptions& g);
 void add_bench_command(CLI::App& app, const GlobalOptions& g);
+void add_neighbors_command(CLI::App& app, const GlobalOptions& g);
 
 // Prints "embtune <command>: error: <message>" and returns the exit code for user errors (1).
 int report_error(const std::string& command, const Status& s);

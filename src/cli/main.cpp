@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   using namespace embtune::cli;
   CLI::App app{"embtune: fine-tune, evaluate and export text-embedding models, natively.", "embtune"};
   app.require_subcommand(1);
+  app.fallthrough();
   app.set_version_flag("--version", "embtune 0.1.0");
   GlobalOptions g;
   app.add_option("--threads", g.threads, "Threads for compute (default: all cores)")->check(CLI::NonNegativeNumber);
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   add_embed_command(app, g);
   add_info_command(app, g);
   add_tokenize_command(app, g);
+  add_neighbors_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);

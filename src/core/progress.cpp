@@ -29,7 +29,7 @@ void Progress::update(int64_t done) {
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
   double since = std::chrono::duration<double>(now - last_draw_).count();
-  if (since < (tty_ ? 0.1 : 10.0) && done_ < total_) return;
+  if (done_ >= total_ || since < (tty_ ? 0.1 : 10.0)) return;  // finish() draws the last line
   last_draw_ = now;
   draw(false);
 }

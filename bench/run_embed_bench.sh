@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Embedding throughput of embtune and of the PyTorch reference, side by side in one run, on the
+# same random-weight model (all-MiniLM-L6-v2 shape by default) and the same flags.
+# Not a test: it prints figures and their ratio; nothing is asserted.
+#
+# Usage: bench/run_embed_bench.sh [BUILD_DIR] [-- extra flags for both, e.g. --batch 64 --steps 4]
+set -euo pipefail
+build=${1:-build}
+shift || true
+[[ "${1:-}" == "--" ]] && shift
+flags=("$@")
+((${#flags[@]})) || flags=(--batch 64 --steps 4 --min 16 --max 128 --seed 0)
+here=$(cd "$(dirname "$0")/.." && pwd)
+ref="$here/../shared/reference/torch_bert.py"
+threads=${THREADS:-$(nproc)}
+[[ -f "$ref" ]] || { echo "bench: $ref not found (the shared references sit beside the repository)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+layers=${LAYERS:-6} hidden=${HIDDEN:-384} heads=${HEADS:-12} inter=${INTER:-1536}
+/usr/bin/python3 "$ref" make-model "$work/model" --layers "$layers" --hidden "$hidden" --heads "$heads" \
+  --inter "$inter" --seed 0 >/dev/null
+echo "model: ${layers} layers x ${hidden} hidden x ${heads} heads, intermediate ${inter}; threads ${threads}; flags ${flags[*]}"
+
+torch_json=$(/usr/bin/python3 "$ref" bench-embed "$work/model" --threads "$threads" "${flags[@]}" | tail -n 1)
+ours_json=$(OMP_NUM_THREADS=$threads "$here/$build/embtune" bench embed --model "$work/model" "${flags[@]}" --json | tail -n 1)
+echo "pytorch fp32: $torch_json"
+echo "embtune fp32: $ours_json"
+/usr/bin/python3 - "$torch_json" "$ours_json" <<'PY'
+import json, sys
+t, o = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"ratio embtune/pytorch: sentences/s x{o['sentences_per_s'] / t['sentences_per_s']:.2f}, "
+      f"tokens/s x{o['tokens_per_s'] / t['tokens_per_s']:.2f}; peak RSS {o['peak_rss_mb']:.0f} MB vs {t['peak_rss_mb']:.0f} MB; "
+      f"embtune MFU {100 * o['mfu']:.0f}% of {o['matmul_gflops']:.0f} GFLOP/s")
+PY
