@@ -47,12 +47,14 @@ double measure_matmul_gflops(int64_t H, int64_t I) {
 }
 
 int run_bench_embed(const BenchEmbedArgs& a) {
-  StModelDir files;
-  Status s = st_dir_read(a.model, &files);
+  // Only the encoder is measured: config.json and the weights, no tokenizer needed.
+  const std::string config_file = a.model + "/config.json";
+  nlohmann::json cj;
+  Status s = read_json_file(config_file, &cj);
   BertConfig cfg;
-  if (s.ok()) s = bert_config_from_json(files.config, a.model + "/config.json", &cfg);
+  if (s.ok()) s = bert_config_from_json(cj, config_file, &cfg);
   SafetensorsSet st;
-  if (s.ok()) s = st.open(files.transformer_dir);
+  if (s.ok()) s = st.open(a.model);
   BertModel model;
   if (s.ok()) s = model.load(cfg, st);
   if (!s.ok()) return report_error("bench embed", s);
