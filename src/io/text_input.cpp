@@ -5,38 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file.h"
+#include "core/utf8.h"
 
 namespace embtune {
-
-long utf8_first_invalid(const std::string& s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-    else return static_cast<long>(i);
-    if (i + len > n) return static_cast<long>(i);
-    for (size_t k = 1; k < len; k++) {
-      if ((p[i + k] & 0xc0) != 0x80) return static_cast<long>(i);
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return static_cast<long>(i);
-    i += len;
-  }
-  return -1;
-}
 
 namespace {
 
@@ -70,9 +41,9 @@ Status read_texts(const std::string& path, const TextInputOptions& opt, std::vec
     pos = nl == std::string::npos ? data.size() : nl + 1;
     line_no++;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    long bad = utf8_first_invalid(line);
-    if (bad >= 0)
-      return make_error("%s: line %zu: invalid UTF-8 at byte %ld of the line", path.c_str(), line_no, bad + 1);
+    size_t bad = 0;
+    if (!utf8_valid(line, &bad))
+      return make_error("%s: line %zu: invalid UTF-8 at byte %zu of the line", path.c_str(), line_no, bad + 1);
     if (fmt == "jsonl") {
       if (blank(line)) return make_error("%s: line %zu: empty line (each line must be a JSON object)", path.c_str(), line_no);
       nlohmann::json j;

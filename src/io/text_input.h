@@ -21,7 +21,4 @@ struct TextInputOptions {
 // (unless allow_empty), a JSONL line that is not an object or lacks a string `field`.
 Status read_texts(const std::string& path, const TextInputOptions& opt, std::vector<std::string>* out);
 
-// Byte offset of the first invalid UTF-8 sequence, or -1 when `s` is valid.
-long utf8_first_invalid(const std::string& s);
-
 }  // namespace embtune

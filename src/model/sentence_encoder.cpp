@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/file.h"
+#include "core/utf8.h"
 #include "io/safetensors.h"
 
 namespace embtune {
@@ -15,7 +16,7 @@ namespace embtune {
 namespace {
 
 // Python's str.isspace() set, which str.strip() removes.
-bool is_python_space(int32_t c) {
+bool is_python_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
 }
@@ -24,20 +25,17 @@ bool is_python_space(int32_t c) {
 std::string python_lower(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t i = 0, n = static_cast<utf8proc_ssize_t>(s.size());
-  while (i < n) {
-    utf8proc_int32_t c;
-    utf8proc_ssize_t len = utf8proc_iterate(p + i, n - i, &c);
-    if (len <= 0) return s;  // invalid UTF-8 is reported by the tokenizer
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    char32_t c;
+    const size_t len = utf8_next(p, s.size(), i, &c);
+    if (len == 0) return s;  // invalid UTF-8 is reported by the tokenizer
     i += len;
-    utf8proc_uint8_t buf[8];
     if (c == 0x130) {
       out += "i\xcc\x87";
       continue;
     }
-    utf8proc_ssize_t w = utf8proc_encode_char(utf8proc_tolower(c), buf);
-    out.append(reinterpret_cast<char*>(buf), static_cast<size_t>(w));
+    utf8_append(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))), &out);
   }
   return out;
 }
@@ -90,14 +88,13 @@ Status load_dense(const StDenseConfig& c, DenseLayer* out) {
 }  // namespace
 
 std::string strip_unicode_whitespace(const std::string& s) {
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  const utf8proc_ssize_t n = static_cast<utf8proc_ssize_t>(s.size());
-  utf8proc_ssize_t begin = 0, end = 0, i = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t begin = 0, end = 0;
   bool seen = false;
-  while (i < n) {
-    utf8proc_int32_t c;
-    utf8proc_ssize_t len = utf8proc_iterate(p + i, n - i, &c);
-    if (len <= 0) return s;
+  for (size_t i = 0; i < s.size();) {
+    char32_t c;
+    const size_t len = utf8_next(p, s.size(), i, &c);
+    if (len == 0) return s;  // invalid UTF-8 is reported by the tokenizer
     if (!is_python_space(c)) {
       if (!seen) begin = i;
       seen = true;
