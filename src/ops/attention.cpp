@@ -3,6 +3,7 @@
 // and head are held at once, which is small for embedding-model lengths (≤ 8192).
 #include "ops/attention.h"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -15,7 +16,7 @@ namespace {
 inline float exp_kernel(float x) {
   const float lo = -87.3f, hi = 88.0f;
   float xc = x < lo ? lo : (x > hi ? hi : x);
-  float n = std::nearbyint(xc * 1.44269504088896341f);
+  float n = std::floor(xc * 1.44269504088896341f + 0.5f);
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.0f / 5040.0f;
@@ -26,10 +27,8 @@ inline float exp_kernel(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  float y = p * scale;
+  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  const float y = p * scale;
   return x < lo ? 0.0f : y;
 }
 
@@ -40,52 +39,119 @@ void exp_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; i++) x[i] = exp_kernel(x[i]);
 }
 
+namespace {
+
+constexpr int64_t kColBlock = 16;  // one AVX-512 register of fp32
+
+// Scores of R query rows against all keys of one head: s[r][j] = scale · q_r · k_j for
+// j < Tp (Tp = T rounded up to kColBlock; kt is zero-padded), accumulated in registers one
+// 16-column block at a time so that each key load serves R rows.
+template <int R>
+void scores_block(float* s, int64_t Tp, const float* const* qrows, const float* kt, int64_t D, float scale) {
+  for (int64_t j0 = 0; j0 < Tp; j0 += kColBlock) {
+    float acc[R][kColBlock] = {};
+    for (int64_t d = 0; d < D; d++) {
+      const float* kr = kt + d * Tp + j0;
+      for (int r = 0; r < R; r++) {
+        const float qd = qrows[r][d] * scale;
+#pragma omp simd
+        for (int64_t jj = 0; jj < kColBlock; jj++) acc[r][jj] += qd * kr[jj];
+      }
+    }
+    for (int r = 0; r < R; r++)
+      for (int64_t jj = 0; jj < kColBlock; jj++) s[r * Tp + j0 + jj] = acc[r][jj];
+  }
+}
+
+// o_r = Σ_j p[r][j] · v_j for R rows, one 16-column block of the head at a time (D % 16 == 0),
+// so that each value load serves R rows. v rows are `stride` floats apart.
+template <int R>
+void values_block(float* const* orows, const float* p, int64_t Tp, int64_t T, const float* v, int64_t stride,
+                  int64_t D) {
+  for (int64_t d0 = 0; d0 < D; d0 += kColBlock) {
+    float acc[R][kColBlock] = {};
+    for (int64_t j = 0; j < T; j++) {
+      const float* vr = v + j * stride + d0;
+      for (int r = 0; r < R; r++) {
+        const float pj = p[r * Tp + j];
+#pragma omp simd
+        for (int64_t dd = 0; dd < kColBlock; dd++) acc[r][dd] += pj * vr[dd];
+      }
+    }
+    for (int r = 0; r < R; r++)
+      for (int64_t dd = 0; dd < kColBlock; dd++) orows[r][d0 + dd] = acc[r][dd];
+  }
+}
+
+// Softmax of row[0..T) in place, normalised; entries T..Tp are left as they are (unused).
+void softmax_row(float* row, int64_t T) {
+  float mx = row[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 1; j < T; j++) mx = row[j] > mx ? row[j] : mx;
+#pragma omp simd
+  for (int64_t j = 0; j < T; j++) row[j] = exp_kernel(row[j] - mx);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < T; j++) sum += row[j];
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < T; j++) row[j] *= inv;
+}
+
+// Rows [i0, i0 + R) of one (sequence, head) block.
+template <int R>
+void attention_rows(float* out, const float* q, const float* v, const float* kt, float* scores, int64_t i0,
+                    int64_t T, int64_t Tp, int64_t H, int64_t D, float scale) {
+  const float* qrows[R];
+  float* orows[R];
+  for (int r = 0; r < R; r++) {
+    qrows[r] = q + (i0 + r) * H;
+    orows[r] = out + (i0 + r) * H;
+  }
+  scores_block<R>(scores, Tp, qrows, kt, D, scale);
+  for (int r = 0; r < R; r++) softmax_row(scores + r * Tp, T);
+  if (D % kColBlock == 0) {
+    values_block<R>(orows, scores, Tp, T, v, H, D);
+    return;
+  }
+  for (int r = 0; r < R; r++) {  // head sizes that are not a multiple of 16
+    float* o = orows[r];
+    for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
+    for (int64_t j = 0; j < T; j++) {
+      const float pj = scores[r * Tp + j];
+      const float* vj = v + j * H;
+#pragma omp simd
+      for (int64_t d = 0; d < D; d++) o[d] += pj * vj[d];
+    }
+  }
+}
+
+}  // namespace
+
 void attention_forward(float* out, const float* q, const float* k, const float* v,
                        const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads) {
+  constexpr int kRows = 4;
   const int64_t D = H / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
 #pragma omp parallel
   {
-    std::vector<float> kt, scores;  // (D, T) keys of one head, transposed; (T) one row of scores
+    std::vector<float> kt, scores;  // (D, Tp) keys of one head, transposed; (kRows, Tp) scores
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t s = 0; s < num_seqs; s++) {
       for (int64_t h = 0; h < heads; h++) {
         const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
         if (T <= 0) continue;
-        kt.resize(D * T);
-        scores.resize(T);
+        const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
+        kt.assign(D * Tp, 0.0f);
+        scores.resize(kRows * Tp);
         for (int64_t j = 0; j < T; j++)
-          for (int64_t d = 0; d < D; d++) kt[d * T + j] = k[(t0 + j) * H + h * D + d];
-        for (int64_t i = 0; i < T; i++) {
-          const float* qi = q + (t0 + i) * H + h * D;
-          float* sc = scores.data();
-#pragma omp simd
-          for (int64_t j = 0; j < T; j++) sc[j] = 0.0f;
-          for (int64_t d = 0; d < D; d++) {
-            const float qd = qi[d] * scale;
-            const float* kr = kt.data() + d * T;
-#pragma omp simd
-            for (int64_t j = 0; j < T; j++) sc[j] += qd * kr[j];
-          }
-          float mx = sc[0];
-          for (int64_t j = 1; j < T; j++) mx = sc[j] > mx ? sc[j] : mx;
-          float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t j = 0; j < T; j++) {
-            sc[j] = exp_kernel(sc[j] - mx);
-            sum += sc[j];
-          }
-          const float inv = 1.0f / sum;
-          float* oi = out + (t0 + i) * H + h * D;
-#pragma omp simd
-          for (int64_t d = 0; d < D; d++) oi[d] = 0.0f;
-          for (int64_t j = 0; j < T; j++) {
-            const float pj = sc[j] * inv;
-            const float* vj = v + (t0 + j) * H + h * D;
-#pragma omp simd
-            for (int64_t d = 0; d < D; d++) oi[d] += pj * vj[d];
-          }
-        }
+          for (int64_t d = 0; d < D; d++) kt[d * Tp + j] = k[(t0 + j) * H + h * D + d];
+        const float* qh = q + t0 * H + h * D;
+        const float* vh = v + t0 * H + h * D;
+        float* oh = out + t0 * H + h * D;
+        int64_t i = 0;
+        for (; i + kRows <= T; i += kRows) attention_rows<kRows>(oh, qh, vh, kt.data(), scores.data(), i, T, Tp, H, D, scale);
+        for (; i < T; i++) attention_rows<1>(oh, qh, vh, kt.data(), scores.data(), i, T, Tp, H, D, scale);
       }
     }
   }
