@@ -3,6 +3,7 @@
 // and head are held at once, which is small for embedding-model lengths (≤ 8192).
 #include "ops/attention.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -15,7 +16,7 @@ namespace {
 // below 1e-8 relative), 2^n by building the exponent bits. Cody–Waite split of ln2.
 inline float exp_kernel(float x) {
   const float lo = -87.3f, hi = 88.0f;
-  float xc = x < lo ? lo : (x > hi ? hi : x);
+  const float xc = std::min(std::max(x, lo), hi);
   float n = std::floor(xc * 1.44269504088896341f + 0.5f);
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -29,7 +30,7 @@ inline float exp_kernel(float x) {
   p = p * r + 1.0f;
   const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
   const float y = p * scale;
-  return x < lo ? 0.0f : y;
+  return x >= lo ? y : 0.0f;
 }
 
 }  // namespace
