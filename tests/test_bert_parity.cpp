@@ -23,23 +23,6 @@ struct Shape {
   int layers, hidden, heads, inter, vocab;
 };
 
-std::string reference_script() { return test::shared_dir() + "/reference/torch_bert.py"; }
-
-bool torch_available() {
-  return run_command(test::torch_python() + " -c 'import torch, numpy'").exit_code == 0;
-}
-
-// Skips (or fails under CI=true) when the shared references or torch are missing.
-bool skip_without_reference() {
-  if (test::skip_without_shared()) return true;
-  if (!torch_available()) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") ADD_FAILURE() << "Debian python3-torch is missing (scripts/setup.sh installs it)";
-    return true;
-  }
-  return false;
-}
-
 std::vector<std::vector<int32_t>> make_sequences(const std::vector<int>& lengths, int vocab, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> tok(0, vocab - 1);
@@ -52,20 +35,11 @@ std::vector<std::vector<int32_t>> make_sequences(const std::vector<int>& lengths
   return seqs;
 }
 
-std::vector<std::vector<float>> torch_embed(const std::string& dir, const std::string& ids_file,
-                                            const std::string& pooling, bool normalize, const std::string& out) {
-  std::string cmd = test::torch_python() + " " + sh_quote(reference_script()) + " embed " + sh_quote(dir) + " " +
-                    sh_quote(ids_file) + " " + sh_quote(out) + " --pooling " + pooling + (normalize ? "" : " --no-normalize");
-  auto r = run_command(cmd);
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  return nlohmann::json::parse(test::read_text(out)).get<std::vector<std::vector<float>>>();
-}
-
 void check_shape(const Shape& sh, const std::vector<int>& lengths,
                  const std::vector<std::pair<std::string, bool>>& variants) {
   test::TempDir tmp;
   const std::string dir = tmp.file("model");
-  auto r = run_command(test::torch_python() + " " + sh_quote(reference_script()) + " make-model " + sh_quote(dir) +
+  auto r = run_command(test::torch_python() + " " + sh_quote(test::torch_reference()) + " make-model " + sh_quote(dir) +
                        " --layers " + std::to_string(sh.layers) + " --hidden " + std::to_string(sh.hidden) +
                        " --heads " + std::to_string(sh.heads) + " --inter " + std::to_string(sh.inter) +
                        " --vocab " + std::to_string(sh.vocab) + " --seed 7");
@@ -74,15 +48,10 @@ void check_shape(const Shape& sh, const std::vector<int>& lengths,
   auto seqs = make_sequences(lengths, sh.vocab, 11);
   test::write_text(tmp.file("ids.json"), nlohmann::json(seqs).dump());
 
-  nlohmann::json cj = nlohmann::json::parse(test::read_text(dir + "/config.json"));
-  BertConfig cfg;
-  ASSERT_TRUE(bert_config_from_json(cj, "config.json", &cfg).ok());
-  SafetensorsSet st;
-  Status s = st.open(dir);
-  ASSERT_TRUE(s.ok()) << s.message();
   BertModel model;
-  s = model.load(cfg, st);
+  Status s = model.load_dir(dir);
   ASSERT_TRUE(s.ok()) << s.message();
+  const BertConfig& cfg = model.config();
 
   PackedBatch batch;
   for (auto& q : seqs) batch.add(q);
@@ -92,7 +61,7 @@ void check_shape(const Shape& sh, const std::vector<int>& lengths,
   model.forward(hidden.data(), batch);
 
   for (auto& [pooling, normalize] : variants) {
-    auto ref = torch_embed(dir, tmp.file("ids.json"), pooling, normalize, tmp.file("ref.json"));
+    auto ref = test::torch_embed(dir, tmp.file("ids.json"), pooling, normalize, tmp.file("ref.json"));
     ASSERT_EQ(ref.size(), seqs.size());
     std::vector<float> ours(S * H);
     pooling_forward(ours.data(), H, hidden.data(), batch.cu_seqlens.data(), nullptr, S, H,
@@ -108,19 +77,19 @@ void check_shape(const Shape& sh, const std::vector<int>& lengths,
 }
 
 TEST(BertParity, TinyAllPoolingAndNormalisation) {
-  if (skip_without_reference()) GTEST_SKIP() << "reference not available";
+  if (test::skip_without_torch()) GTEST_SKIP() << "reference not available";
   check_shape({"tiny 2x64x4", 2, 64, 4, 128, 1000}, {1, 2, 3, 5, 8, 13, 40, 127, 128, 129, 300, 512},
               {{"mean", true}, {"mean", false}, {"cls", true}, {"cls", false}});
 }
 
 TEST(BertParity, MiniLmL6Shape) {
-  if (skip_without_reference()) GTEST_SKIP() << "reference not available";
+  if (test::skip_without_torch()) GTEST_SKIP() << "reference not available";
   check_shape({"all-MiniLM-L6-v2 shape 6x384x12", 6, 384, 12, 1536, 30522}, {2, 3, 9, 17, 33, 64, 100, 200, 256, 511},
               {{"mean", true}, {"cls", false}});
 }
 
 TEST(BertParity, TwelveLayers) {
-  if (skip_without_reference()) GTEST_SKIP() << "reference not available";
+  if (test::skip_without_torch()) GTEST_SKIP() << "reference not available";
   check_shape({"12-layer 12x384x12 (MiniLM-L12 shape)", 12, 384, 12, 1536, 5000}, {2, 7, 50, 128, 384},
               {{"mean", false}, {"cls", true}});
 }

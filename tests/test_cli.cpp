@@ -22,20 +22,7 @@ using test::sh_quote;
 std::string bin() { return sh_quote(test::embtune_bin()); }
 std::string minilm_dir() { return test::shared_dir() + "/data/tokenizers/sentence-transformers__all-MiniLM-L6-v2"; }
 
-bool reference_ready() {
-  return run_command(test::torch_python() + " -c 'import torch, numpy'").exit_code == 0 &&
-         run_command("NODE_PATH=" + sh_quote(test::node_path()) + " node -e 'require(\"tokenizers\")'").exit_code == 0;
-}
-
-bool skip_without_reference() {
-  if (test::skip_without_shared()) return true;
-  if (!reference_ready()) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") ADD_FAILURE() << "torch or the npm tokenizers peer is missing (run scripts/setup.sh)";
-    return true;
-  }
-  return false;
-}
+bool skip_without_reference() { return test::skip_without_torch() || test::skip_without_peer(); }
 
 // A tiny random model made by `embtune init` with the all-MiniLM-L6-v2 tokenizer.
 std::string init_tiny(const test::TempDir& tmp, const std::string& extra = "") {
@@ -78,8 +65,7 @@ const char* kTexts =
 // Ids that HF tokenizers gives for (prompt + text), truncated like sentence-transformers does.
 std::string peer_ids(const test::TempDir& tmp, const std::string& texts, int max_length) {
   test::write_text(tmp.file("peer_in.txt"), texts);
-  auto r = run_command("NODE_PATH=" + sh_quote(test::node_path()) + " node " +
-                       sh_quote(test::shared_dir() + "/reference/tokenize_peer.js") + " " +
+  auto r = run_command(test::node_command() + " " + sh_quote(test::shared_dir() + "/reference/tokenize_peer.js") + " " +
                        sh_quote(minilm_dir() + "/tokenizer.json") + " " + sh_quote(tmp.file("peer_in.txt")) +
                        " --max-length " + std::to_string(max_length));
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -95,22 +81,13 @@ std::string peer_ids(const test::TempDir& tmp, const std::string& texts, int max
   return path;
 }
 
-std::vector<std::vector<float>> torch_embed(const std::string& model, const std::string& ids, const std::string& pooling,
-                                            bool normalize, const std::string& out) {
-  auto r = run_command(test::torch_python() + " " + sh_quote(test::shared_dir() + "/reference/torch_bert.py") + " embed " +
-                       sh_quote(model) + " " + sh_quote(ids) + " " + sh_quote(out) + " --pooling " + pooling +
-                       (normalize ? "" : " --no-normalize"));
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  return nlohmann::json::parse(test::read_text(out)).get<std::vector<std::vector<float>>>();
-}
-
 TEST(Cli, EmbedOfBareTorchModelDirectoryEqualsReference) {
   if (skip_without_reference()) GTEST_SKIP();
   test::TempDir tmp;
   // The contract: config.json + model.safetensors (as torch_bert.py make-model writes) and a
   // tokenizer.json: mean pooling, no normalisation, max length 512.
   const std::string model = tmp.file("bare");
-  auto r = run_command(test::torch_python() + " " + sh_quote(test::shared_dir() + "/reference/torch_bert.py") +
+  auto r = run_command(test::torch_python() + " " + sh_quote(test::torch_reference()) +
                        " make-model " + sh_quote(model) + " --layers 2 --hidden 64 --heads 4 --inter 128 --seed 5");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   fs::copy_file(minilm_dir() + "/tokenizer.json", model + "/tokenizer.json");
@@ -123,7 +100,7 @@ TEST(Cli, EmbedOfBareTorchModelDirectoryEqualsReference) {
                   " --output " + sh_quote(tmp.file("out.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto ours = read_jsonl_rows(tmp.file("out.jsonl"));
-  auto ref = torch_embed(model, peer_ids(tmp, texts, 512), "mean", false, tmp.file("ref.json"));
+  auto ref = test::torch_embed(model, peer_ids(tmp, texts, 512), "mean", false, tmp.file("ref.json"));
   float d = max_diff(ours, ref);
   std::printf("bare directory, mean pooling, not normalized: max abs diff %.3g\n", d);
   EXPECT_LE(d, 1e-5f);
@@ -163,7 +140,7 @@ TEST(Cli, InitModelClsNormalizedWithPromptEqualsReference) {
     prompted += "query: " + std::string(p, nl) + "\n";
     p = nl + 1;
   }
-  auto ref = torch_embed(model, peer_ids(tmp, prompted, 128), "cls", true, tmp.file("ref.json"));
+  auto ref = test::torch_embed(model, peer_ids(tmp, prompted, 128), "cls", true, tmp.file("ref.json"));
   float d = max_diff(ours, ref);
   std::printf("init model, cls pooling, normalized, prompt: max abs diff %.3g\n", d);
   EXPECT_LE(d, 1e-5f);

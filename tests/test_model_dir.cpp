@@ -111,18 +111,11 @@ TEST(StDir, PoolingConfigFormatsAndErrors) {
 
 // ---- weights in every dtype and layout, against the reference ----
 
-bool torch_ok() { return run_command(test::torch_python() + " -c 'import torch'").exit_code == 0; }
-
 class Weights : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (test::skip_without_shared()) GTEST_SKIP();
-    if (!torch_ok()) {
-      const char* ci = std::getenv("CI");
-      if (ci && std::string(ci) == "true") FAIL() << "python3-torch missing";
-      GTEST_SKIP();
-    }
-    ref_ = test::shared_dir() + "/reference/torch_bert.py";
+    if (test::skip_without_torch()) GTEST_SKIP();
+    ref_ = test::torch_reference();
     auto r = run_command(test::torch_python() + " " + sh_quote(ref_) + " make-model " + sh_quote(tmp_.file("f32")) +
                          " --layers 2 --hidden 64 --heads 4 --inter 128 --vocab 500 --seed 3");
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -162,15 +155,8 @@ class Weights : public ::testing::Test {
   }
 
   std::vector<float> ours(const std::string& dir) {
-    nlohmann::json cj;
-    EXPECT_TRUE(read_json_file(dir + "/config.json", &cj).ok());
-    BertConfig cfg;
-    EXPECT_TRUE(bert_config_from_json(cj, "config.json", &cfg).ok());
-    SafetensorsSet st;
-    Status s = st.open(dir);
-    EXPECT_TRUE(s.ok()) << s.message();
     BertModel m;
-    s = m.load(cfg, st);
+    Status s = m.load_dir(dir);
     EXPECT_TRUE(s.ok()) << s.message();
     PackedBatch b;
     for (auto& q : seqs_) b.add(q);
@@ -181,12 +167,9 @@ class Weights : public ::testing::Test {
   }
 
   std::vector<float> reference(const std::string& dir) {
-    auto r = run_command(test::torch_python() + " " + sh_quote(ref_) + " embed " + sh_quote(dir) + " " +
-                         sh_quote(tmp_.file("ids.json")) + " " + sh_quote(tmp_.file("ref.json")) + " --no-normalize");
-    EXPECT_EQ(r.exit_code, 0) << r.out;
     std::vector<float> flat;
-    for (auto& row : nlohmann::json::parse(test::read_text(tmp_.file("ref.json"))))
-      for (auto& v : row) flat.push_back(v.get<float>());
+    for (auto& row : test::torch_embed(dir, tmp_.file("ids.json"), "mean", false, tmp_.file("ref.json")))
+      flat.insert(flat.end(), row.begin(), row.end());
     return flat;
   }
 

@@ -21,20 +21,6 @@ namespace fs = std::filesystem;
 
 std::string corpus_path() { return test::source_dir() + "/tests/data/tokenizer_corpus.txt"; }
 std::string peer_script() { return test::shared_dir() + "/reference/tokenize_peer.js"; }
-std::string node_command() { return "NODE_PATH=" + test::sh_quote(test::node_path()) + " node"; }
-
-// True when node and the npm tokenizers package are there; otherwise the test should skip
-// (a failure under CI=true, like a missing shared folder).
-bool skip_without_peer() {
-  if (test::skip_without_shared()) return true;
-  test::CommandResult r = test::run_command(node_command() + " -e \"require('tokenizers')\"");
-  if (r.exit_code == 0) return false;
-  const char* ci = std::getenv("CI");
-  if (ci && std::string(ci) == "true")
-    ADD_FAILURE() << "node/tokenizers peer unavailable: " << r.out;
-  return true;
-}
-
 // The corpus as tokenize_peer.js reads it: one text per line, a line starting with '"' decoded
 // as a JSON string when it is one.
 std::vector<std::string> read_corpus(const std::string& path) {
@@ -66,7 +52,7 @@ std::vector<PeerEncoding> run_peer(const std::string& tokenizer_json, const std:
   test::TempDir tmp;
   const std::string out = tmp.file("peer.jsonl");
   test::CommandResult r = test::run_command(
-      node_command() + " " + test::sh_quote(peer_script()) + " " + test::sh_quote(tokenizer_json) +
+      test::node_command() + " " + test::sh_quote(peer_script()) + " " + test::sh_quote(tokenizer_json) +
       " " + test::sh_quote(texts_file) + " " + args + " > " + test::sh_quote(out));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::vector<PeerEncoding> result;
@@ -149,7 +135,7 @@ std::vector<std::string> tokenizer_dirs() {
 TEST(TokenizerParity, CorpusIsLargeEnough) { EXPECT_GE(read_corpus(corpus_path()).size(), 2000u); }
 
 TEST(TokenizerParity, TokenizerJsonMatchesPeer) {
-  if (skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
   int tested = 0;
   for (const std::string& dir : tokenizer_dirs()) {
     const std::string json = dir + "/tokenizer.json";
@@ -175,7 +161,7 @@ TEST(TokenizerParity, TokenizerJsonMatchesPeer) {
 }
 
 TEST(TokenizerParity, VocabTxtMatchesPeer) {
-  if (skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
   test::TempDir tmp;
   int tested = 0;
   for (const std::string& dir : tokenizer_dirs()) {
@@ -184,7 +170,7 @@ TEST(TokenizerParity, VocabTxtMatchesPeer) {
     // The peer's equivalent: the tokenizer.json BertTokenizerFast would build.
     const std::string peer_json = tmp.file(fs::path(dir).filename().string() + ".json");
     test::CommandResult r = test::run_command(
-        node_command() + " " +
+        test::node_command() + " " +
         test::sh_quote(test::source_dir() + "/tests/peer/wordpiece_from_vocab.js") + " " +
         test::sh_quote(vocab) + " " + test::sh_quote(peer_json));
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -244,11 +230,11 @@ std::string probe_line(char32_t c) {
 }
 
 TEST(TokenizerParity, UnicodeClassesMatchPeerForEveryCodePoint) {
-  if (skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
   test::TempDir tmp;
   const std::string out = tmp.file("probe.txt");
   test::CommandResult r = test::run_command(
-      node_command() + " " + test::sh_quote(test::source_dir() + "/tests/peer/unicode_probe.js") +
+      test::node_command() + " " + test::sh_quote(test::source_dir() + "/tests/peer/unicode_probe.js") +
       " > " + test::sh_quote(out));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::istringstream peer(test::read_text(out));

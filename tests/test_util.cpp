@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace embtune::test {
@@ -39,6 +40,38 @@ std::string source_dir() { return env_or("EMBTUNE_SOURCE_DIR", EMBTUNE_SOURCE_DI
 std::string embtune_bin() { return env_or("EMBTUNE_BIN", EMBTUNE_BIN); }
 std::string torch_python() { return env_or("EMBTUNE_TORCH_PYTHON", EMBTUNE_TORCH_PYTHON); }
 std::string node_path() { return env_or("EMBTUNE_NODE_PATH", EMBTUNE_NODE_PATH); }
+
+std::string node_command() { return "NODE_PATH=" + sh_quote(node_path()) + " node"; }
+std::string torch_reference() { return shared_dir() + "/reference/torch_bert.py"; }
+
+static bool skip_because(bool missing, const std::string& what) {
+  if (!missing) return false;
+  const char* ci = std::getenv("CI");
+  if (ci && std::string(ci) == "true") ADD_FAILURE() << what << " is missing under CI=true (scripts/setup.sh installs it)";
+  return true;
+}
+
+bool skip_without_torch() {
+  if (skip_without_shared()) return true;
+  return skip_because(run_command(torch_python() + " -c 'import torch, numpy'").exit_code != 0,
+                      "Debian's python3-torch");
+}
+
+bool skip_without_peer() {
+  if (skip_without_shared()) return true;
+  return skip_because(run_command(node_command() + " -e \"require('tokenizers')\"").exit_code != 0,
+                      "node with the npm tokenizers peer");
+}
+
+std::vector<std::vector<float>> torch_embed(const std::string& model_dir, const std::string& ids_json,
+                                            const std::string& pooling, bool normalize, const std::string& out_json) {
+  CommandResult r = run_command(torch_python() + " " + sh_quote(torch_reference()) + " embed " + sh_quote(model_dir) + " " +
+                                sh_quote(ids_json) + " " + sh_quote(out_json) + " --pooling " + pooling +
+                                (normalize ? "" : " --no-normalize"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  if (r.exit_code != 0) return {};
+  return nlohmann::json::parse(read_text(out_json)).get<std::vector<std::vector<float>>>();
+}
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "embtune-test-XXXXXX").string();

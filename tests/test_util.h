@@ -16,6 +16,19 @@ std::string source_dir();
 std::string embtune_bin();
 std::string torch_python();   // /usr/bin/python3 (Debian's, with torch)
 std::string node_path();      // NODE_PATH for the tokenizer peer
+// "NODE_PATH=... node": the prefix of a command that runs a script with the npm peer.
+std::string node_command();
+std::string torch_reference();  // <shared>/reference/torch_bert.py
+
+// True when the test should skip because the shared data, Debian's torch (skip_without_torch)
+// or node with the npm tokenizers peer (skip_without_peer) is missing; under CI=true a missing
+// piece also records a failure.
+bool skip_without_torch();
+bool skip_without_peer();
+
+// torch_bert.py embed: the reference embeddings of the token ids in `ids_json` ([[ids], ...]).
+std::vector<std::vector<float>> torch_embed(const std::string& model_dir, const std::string& ids_json,
+                                            const std::string& pooling, bool normalize, const std::string& out_json);
 
 // A fresh directory under the system temp dir, removed when the object dies.
 class TempDir {

@@ -10,8 +10,6 @@
 #include <random>
 
 #include "cli/commands.h"
-#include "io/safetensors.h"
-#include "io/st_dir.h"
 #include "model/bert.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
@@ -48,16 +46,10 @@ double measure_matmul_gflops(int64_t H, int64_t I) {
 
 int run_bench_embed(const BenchEmbedArgs& a) {
   // Only the encoder is measured: config.json and the weights, no tokenizer needed.
-  const std::string config_file = a.model + "/config.json";
-  nlohmann::json cj;
-  Status s = read_json_file(config_file, &cj);
-  BertConfig cfg;
-  if (s.ok()) s = bert_config_from_json(cj, config_file, &cfg);
-  SafetensorsSet st;
-  if (s.ok()) s = st.open(a.model);
   BertModel model;
-  if (s.ok()) s = model.load(cfg, st);
+  Status s = model.load_dir(a.model);
   if (!s.ok()) return report_error("bench embed", s);
+  const BertConfig& cfg = model.config();
   if (a.min_len < 2 || a.max_len < a.min_len || a.max_len > cfg.max_position_embeddings)
     return report_error("bench embed", make_error("lengths must satisfy 2 <= --min <= --max <= %lld",
                                                   (long long)cfg.max_position_embeddings));
@@ -128,10 +120,7 @@ void add_bench_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--max", a->max_len, "Longest sequence in tokens");
   sub->add_option("--seed", a->seed, "Seed of the synthetic batches");
   sub->add_flag("--json", a->json, "Print only the JSON line");
-  sub->callback([a]() {
-    int rc = run_bench_embed(*a);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  on_parsed(sub, [a]() { return run_bench_embed(*a); });
 }
 
 }  // namespace embtune::cli

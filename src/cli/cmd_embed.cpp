@@ -95,15 +95,7 @@ void add_embed_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--field", a->field, "JSONL field holding the text");
   sub->add_flag("--allow-empty", a->allow_empty, "Embed empty lines instead of refusing them");
   sub->add_option("--batch-tokens", a->batch_tokens, "Tokens per packed batch")->check(CLI::PositiveNumber);
-  sub->callback([a, &g]() {
-    int rc = run_embed(*a, g);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
-}
-
-int report_error(const std::string& command, const Status& s) {
-  std::fprintf(stderr, "embtune %s: error: %s\n", command.c_str(), s.message().c_str());
-  return 1;
+  on_parsed(sub, [a, &g]() { return run_embed(*a, g); });
 }
 
 }  // namespace embtune::cli

@@ -115,10 +115,7 @@ void add_info_command(CLI::App& app, const GlobalOptions&) {
   CLI::App* sub = app.add_subcommand("info", "Describe a model directory");
   sub->add_option("--model", a->model, "Model directory")->required();
   sub->add_flag("--json", a->json, "Print JSON instead of text");
-  sub->callback([a]() {
-    int rc = run_info(*a);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  on_parsed(sub, [a]() { return run_info(*a); });
 }
 
 }  // namespace embtune::cli

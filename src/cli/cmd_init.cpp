@@ -143,10 +143,7 @@ void add_init_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--prompt", a->prompts, "A prompt NAME=TEXT, e.g. --prompt \"query=query: \" (repeatable)");
   sub->add_option("--dtype", a->dtype, "Weight storage: f32, f16 or bf16")->check(CLI::IsMember({"f32", "f16", "bf16"}));
   sub->add_flag("--force", a->force, "Replace DIR if it exists");
-  sub->callback([a]() {
-    int rc = run_init(*a);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  on_parsed(sub, [a]() { return run_init(*a); });
 }
 
 }  // namespace embtune::cli

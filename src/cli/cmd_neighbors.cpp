@@ -64,10 +64,7 @@ void add_neighbors_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--input", a->input, "Texts, one per line (or JSONL with a text field)")->required();
   sub->add_option("-k,--k", a->k, "Neighbours per text")->check(CLI::PositiveNumber);
   sub->add_option("--prompt", a->prompt, "Prompt name from the model's config_sentence_transformers.json");
-  sub->callback([a, &g]() {
-    int rc = run_neighbors(*a, g);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  on_parsed(sub, [a, &g]() { return run_neighbors(*a, g); });
 }
 
 }  // namespace embtune::cli

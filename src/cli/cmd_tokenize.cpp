@@ -62,10 +62,7 @@ void add_tokenize_command(CLI::App& app, const GlobalOptions&) {
   g->require_option(0, 1);
   sub->add_flag("--no-special", a->no_special, "Leave out the special tokens the post-processor adds");
   sub->add_option("--max-length", a->max_length, "Truncate to N tokens (special tokens included)")->check(CLI::PositiveNumber);
-  sub->callback([a]() {
-    int rc = run_tokenize(*a);
-    if (rc != 0) throw CLI::RuntimeError(rc);
-  });
+  on_parsed(sub, [a]() { return run_tokenize(*a); });
 }
 
 }  // namespace embtune::cli

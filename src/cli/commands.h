@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -20,6 +21,9 @@ void add_info_command(CLI::App& app, const GlobalOptions& g);
 void add_tokenize_command(CLI::App& app, const GlobalOptions& g);
 void add_bench_command(CLI::App& app, const GlobalOptions& g);
 void add_neighbors_command(CLI::App& app, const GlobalOptions& g);
+
+// Runs `run` when `sub` is parsed; a non-zero result becomes the process's exit code.
+void on_parsed(CLI::App* sub, std::function<int()> run);
 
 // Prints "embtune <command>: error: <message>" and returns the exit code for user errors (1).
 int report_error(const std::string& command, const Status& s);

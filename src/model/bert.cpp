@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "io/st_dir.h"
 #include "ops/attention.h"
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
@@ -182,6 +183,17 @@ Status BertModel::load(const BertConfig& c, const SafetensorsSet& st) {
     if (!s.ok()) return s.wrap(st.file_of(t->name));
   }
   return Status::ok_status();
+}
+
+Status BertModel::load_dir(const std::string& dir) {
+  const std::string config_file = dir + "/config.json";
+  nlohmann::json j;
+  ET_RETURN_IF_ERROR(read_json_file(config_file, &j));
+  BertConfig c;
+  ET_RETURN_IF_ERROR(bert_config_from_json(j, config_file, &c));
+  SafetensorsSet st;
+  ET_RETURN_IF_ERROR(st.open(dir));
+  return load(c, st);
 }
 
 void BertModel::bind_views() {

@@ -94,6 +94,9 @@ class BertModel {
   // are not part of the encoder (pooler, MLM head, position_ids buffer) are ignored.
   Status load(const BertConfig& c, const SafetensorsSet& st);
 
+  // config.json and the safetensors weights (single file or shards) of a model directory.
+  Status load_dir(const std::string& dir);
+
   // Token ids must be < vocab_size, positions < max_position_embeddings, type ids < type_vocab.
   Status validate_batch(const PackedBatch& b) const;
 

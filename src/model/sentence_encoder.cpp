@@ -109,11 +109,8 @@ Status SentenceEncoder::load(const std::string& dir, std::unique_ptr<SentenceEnc
   auto enc = std::make_unique<SentenceEncoder>();
   ET_RETURN_IF_ERROR(st_dir_read(dir, &enc->files_));
   const StModelDir& f = enc->files_;
-  BertConfig cfg;
-  ET_RETURN_IF_ERROR(bert_config_from_json(f.config, path_join(f.transformer_dir, "config.json"), &cfg));
-  SafetensorsSet st;
-  ET_RETURN_IF_ERROR(st.open(f.transformer_dir));
-  ET_RETURN_IF_ERROR(enc->bert_.load(cfg, st));
+  ET_RETURN_IF_ERROR(enc->bert_.load_dir(f.transformer_dir));
+  const BertConfig& cfg = enc->bert_.config();
   ET_RETURN_IF_ERROR(Tokenizer::load(f.tokenizer_path, &enc->tokenizer_));
   if (static_cast<int64_t>(enc->tokenizer_->vocab_size()) > cfg.vocab_size)
     return make_error("%s: the tokenizer has %zu tokens but config.json's vocab_size is %lld", f.tokenizer_path.c_str(),
