@@ -30,6 +30,7 @@ echo "== 3. embtune embed: the samples to $out/embeddings.npy and $out/embedding
 "$bin" embed --model "$out/model" --input examples/sentences.txt --output "$out/embeddings.jsonl" --quiet
 
 echo "== 4. embtune neighbors: each sample's three nearest neighbours (random weights: expect little sense yet)"
-"$bin" neighbors --model "$out/model" --input examples/sentences.txt --k 3 --quiet | head -n 24
-echo "   ... (full list: $bin neighbors --model $out/model --input examples/sentences.txt)"
+"$bin" neighbors --model "$out/model" --input examples/sentences.txt --k 3 --quiet > "$out/neighbors.txt"
+head -n 24 "$out/neighbors.txt"
+echo "   ... (all $(wc -l < examples/sentences.txt) samples: $out/neighbors.txt)"
 echo "demo: done; outputs in $out/"

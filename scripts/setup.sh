@@ -18,22 +18,27 @@ packages=(
   nodejs
 )
 
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+apt_updated=0
+apt_install() {
+  if ((apt_updated == 0)); then
+    "${sudo_cmd[@]}" apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
 fi
-
-# npm ships with the nodesource nodejs build; Debian's own nodejs needs the separate npm package.
-if ! command -v npm >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
-fi
+# Some nodejs builds bring npm along; Debian's own nodejs needs the separate npm package.
+command -v npm >/dev/null 2>&1 || apt_install npm
 
 # The reference tokenizer (Hugging Face tokenizers through its npm binding) for parity tests.
 peer="$here/build/npm"
