@@ -103,7 +103,7 @@ Status write_model(const InitArgs& a, const std::string& dir) {
   return st_dir_write_st_files(dir, st);
 }
 
-int run_init(const InitArgs& a) {
+int run_init(const InitArgs& a, const GlobalOptions& g) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(a.out, ec) && !(fs::is_directory(a.out, ec) && fs::is_empty(a.out, ec)) && !a.force)
@@ -123,13 +123,13 @@ int run_init(const InitArgs& a) {
     fs::remove_all(tmp, ec);
     return report_error("init", s);
   }
-  std::fprintf(stderr, "init: wrote a randomly initialised model to %s\n", a.out.c_str());
+  if (!g.quiet) std::fprintf(stderr, "init: wrote a randomly initialised model to %s\n", a.out.c_str());
   return 0;
 }
 
 }  // namespace
 
-void add_init_command(CLI::App& app, const GlobalOptions&) {
+void add_init_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<InitArgs>();
   CLI::App* sub = app.add_subcommand("init", "Create a model directory with random weights");
   sub->add_option("--config", a->config, "A BERT config.json, or a preset: tiny, minilm-l6, minilm-l12, bert-base")->required();
@@ -143,7 +143,7 @@ void add_init_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--prompt", a->prompts, "A prompt NAME=TEXT, e.g. --prompt \"query=query: \" (repeatable)");
   sub->add_option("--dtype", a->dtype, "Weight storage: f32, f16 or bf16")->check(CLI::IsMember({"f32", "f16", "bf16"}));
   sub->add_flag("--force", a->force, "Replace DIR if it exists");
-  on_parsed(sub, [a]() { return run_init(*a); });
+  on_parsed(sub, [a, &g]() { return run_init(*a, g); });
 }
 
 }  // namespace embtune::cli
