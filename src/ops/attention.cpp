@@ -1,6 +1,6 @@
-// Unpadded scaled-dot-product attention, per (sequence, head) block, with a vectorisable exp;
-// and the scalar twin used by tests. Not a flash-attention kernel: T×T scores of one sequence
-// and head are held at once, which is small for embedding-model lengths (≤ 8192).
+// Unpadded scaled-dot-product attention forward and backward, per (sequence, head) block, with a
+// vectorisable exp; and the scalar twins used by tests. Not a flash-attention kernel: blocks of
+// query rows are done at once against all T keys, which is small for embedding-model lengths.
 #include "ops/attention.h"
 
 #include <algorithm>
@@ -127,6 +127,64 @@ void attention_rows(float* out, const float* q, const float* v, const float* kt,
   }
 }
 
+// Gradients for rows [i0, i0 + R) of one (sequence, head) block: writes those rows of d_q and
+// accumulates into dk, dv (T, D), the block's key and value gradients held contiguously.
+// p, dp: (R, Tp) scratch; kt, vt: (D, Tp) keys and values of the head, transposed, zero-padded.
+template <int R>
+void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* dp, const float* d_out,
+                             const float* q, const float* k, const float* kt, const float* vt, int64_t i0,
+                             int64_t T, int64_t Tp, int64_t H, int64_t D, float scale) {
+  const float* qrows[R];
+  const float* drows[R];
+  float* dqrows[R];
+  for (int r = 0; r < R; r++) {
+    qrows[r] = q + (i0 + r) * H;
+    drows[r] = d_out + (i0 + r) * H;
+    dqrows[r] = d_q + (i0 + r) * H;
+  }
+  scores_block<R>(p, Tp, qrows, kt, D, scale);  // P, recomputed exactly as the forward does
+  for (int r = 0; r < R; r++) softmax_row(p + r * Tp, T);
+  scores_block<R>(dp, Tp, drows, vt, D, 1.0f);  // dP = dO Vᵀ
+  for (int r = 0; r < R; r++) {
+    // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
+    const float* pr = p + r * Tp;
+    float* ds = dp + r * Tp;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t j = 0; j < T; j++) dot += pr[j] * ds[j];
+#pragma omp simd
+    for (int64_t j = 0; j < T; j++) ds[j] = pr[j] * (ds[j] - dot) * scale;
+  }
+  if (D % kColBlock == 0) {
+    values_block<R>(dqrows, dp, Tp, T, k, H, D);  // dQ = dS K
+  } else {
+    for (int r = 0; r < R; r++) {
+      float* o = dqrows[r];
+      for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
+      for (int64_t j = 0; j < T; j++) {
+        const float sj = dp[r * Tp + j];
+        const float* kj = k + j * H;
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++) o[d] += sj * kj[d];
+      }
+    }
+  }
+  for (int64_t j = 0; j < T; j++) {  // dK += dSᵀ Q, dV += Pᵀ dO
+    float* dkj = dk + j * D;
+    float* dvj = dv + j * D;
+    for (int r = 0; r < R; r++) {
+      const float sj = dp[r * Tp + j], pj = p[r * Tp + j];
+      const float* qr = qrows[r];
+      const float* dr = drows[r];
+#pragma omp simd
+      for (int64_t d = 0; d < D; d++) {
+        dkj[d] += sj * qr[d];
+        dvj[d] += pj * dr[d];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void attention_forward(float* out, const float* q, const float* k, const float* v,
@@ -182,6 +240,99 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
           double acc = 0;
           for (int64_t j = 0; j < T; j++) acc += p[j] / sum * v[(t0 + j) * H + h * D + d];
           out[(t0 + i) * H + h * D + d] = static_cast<float>(acc);
+        }
+      }
+    }
+  }
+}
+
+void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
+                        const float* k, const float* v, const int32_t* cu_seqlens,
+                        int64_t num_seqs, int64_t H, int64_t heads) {
+  constexpr int kRows = 4;
+  const int64_t D = H / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+#pragma omp parallel
+  {
+    std::vector<float> kt, vt;  // (D, Tp) keys and values of one head, transposed
+    std::vector<float> p, dp;   // (kRows, Tp) probabilities and their gradients
+    std::vector<float> dk, dv;  // (T, D) key and value gradients of one head
+#pragma omp for schedule(dynamic, 1) collapse(2)
+    for (int64_t s = 0; s < num_seqs; s++) {
+      for (int64_t h = 0; h < heads; h++) {
+        const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
+        if (T <= 0) continue;
+        const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
+        const int64_t off = t0 * H + h * D;
+        kt.assign(D * Tp, 0.0f);
+        vt.assign(D * Tp, 0.0f);
+        for (int64_t j = 0; j < T; j++) {
+          for (int64_t d = 0; d < D; d++) {
+            kt[d * Tp + j] = k[off + j * H + d];
+            vt[d * Tp + j] = v[off + j * H + d];
+          }
+        }
+        p.resize(kRows * Tp);
+        dp.resize(kRows * Tp);
+        dk.assign(T * D, 0.0f);
+        dv.assign(T * D, 0.0f);
+        int64_t i = 0;
+        for (; i + kRows <= T; i += kRows)
+          attention_backward_rows<kRows>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), d_out + off, q + off,
+                                         k + off, kt.data(), vt.data(), i, T, Tp, H, D, scale);
+        for (; i < T; i++)
+          attention_backward_rows<1>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), d_out + off, q + off,
+                                     k + off, kt.data(), vt.data(), i, T, Tp, H, D, scale);
+        for (int64_t j = 0; j < T; j++) {
+          std::copy(dk.begin() + j * D, dk.begin() + (j + 1) * D, d_k + off + j * H);
+          std::copy(dv.begin() + j * D, dv.begin() + (j + 1) * D, d_v + off + j * H);
+        }
+      }
+    }
+  }
+}
+
+void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
+                               const float* q, const float* k, const float* v,
+                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
+                               int64_t heads) {
+  const int64_t D = H / heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  for (int64_t s = 0; s < num_seqs; s++) {
+    const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
+    std::vector<double> p(T * T), ds(T * T);  // (T, T) probabilities, score gradients
+    for (int64_t h = 0; h < heads; h++) {
+      auto at = [&](const float* x, int64_t t, int64_t d) { return static_cast<double>(x[(t0 + t) * H + h * D + d]); };
+      for (int64_t i = 0; i < T; i++) {
+        double mx = -INFINITY, sum = 0, dot = 0;
+        for (int64_t j = 0; j < T; j++) {
+          double acc = 0;
+          for (int64_t d = 0; d < D; d++) acc += at(q, i, d) * at(k, j, d);
+          p[i * T + j] = acc * scale;
+          mx = std::max(mx, p[i * T + j]);
+        }
+        for (int64_t j = 0; j < T; j++) sum += (p[i * T + j] = std::exp(p[i * T + j] - mx));
+        for (int64_t j = 0; j < T; j++) {
+          p[i * T + j] /= sum;
+          double dpij = 0;  // dP = dO Vᵀ
+          for (int64_t d = 0; d < D; d++) dpij += at(d_out, i, d) * at(v, j, d);
+          ds[i * T + j] = dpij;
+          dot += dpij * p[i * T + j];
+        }
+        for (int64_t j = 0; j < T; j++) ds[i * T + j] = p[i * T + j] * (ds[i * T + j] - dot);
+      }
+      for (int64_t t = 0; t < T; t++) {
+        for (int64_t d = 0; d < D; d++) {
+          double gq = 0, gk = 0, gv = 0;
+          for (int64_t j = 0; j < T; j++) {
+            gq += ds[t * T + j] * at(k, j, d);
+            gk += ds[j * T + t] * at(q, j, d);
+            gv += p[j * T + t] * at(d_out, j, d);
+          }
+          const int64_t idx = (t0 + t) * H + h * D + d;
+          d_q[idx] = static_cast<float>(gq * scale);
+          d_k[idx] = static_cast<float>(gk * scale);
+          d_v[idx] = static_cast<float>(gv);
         }
       }
     }

@@ -1,5 +1,5 @@
-// Multi-head self-attention on packed, unpadded batches: each sequence attends only to itself,
-// so no T×T matrix is ever built for padding. Not the projections (see matmul.h).
+// Multi-head self-attention on packed, unpadded batches, forward and backward: each sequence
+// attends only to itself, so no T×T matrix is ever built for padding. Not the projections (matmul.h).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,20 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
 void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
                               int64_t heads);
+
+// Gradients of attention_forward. d_out, q, k, v, d_q, d_k, d_v: (N, H) in the same packed
+// layout. The probabilities are recomputed per (sequence, head) from q and k, so the forward
+// saves nothing beyond its inputs. d_q, d_k and d_v are written (=), not accumulated; they must
+// not alias each other or the inputs. Threaded over (sequence, head); each block writes only its
+// own rows and head columns.
+void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
+                        const float* k, const float* v, const int32_t* cu_seqlens,
+                        int64_t num_seqs, int64_t H, int64_t heads);
+// Scalar twin in double, same contract (written, =).
+void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
+                               const float* q, const float* k, const float* v,
+                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
+                               int64_t heads);
 
 // exp(x) for a vector, accurate to about 2 ulp over [-87, 88], vectorisable (no libm calls);
 // exp of x < -87.3 is 0. Exposed for its test against std::exp.

@@ -1,10 +1,13 @@
-// oneDNN matmul primitives (cached per shape) for the linear layers, with bias and activation
-// fused as post-ops, and their scalar twins. Not used for attention scores (see attention.cpp).
+// oneDNN matmul primitives (cached per shape and pass) for the linear layers, forward with bias
+// and activation fused as post-ops, backward for data, weights and bias, and their scalar twins.
+// Not used for attention scores (see attention.cpp).
 #include "ops/matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <numbers>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
 
@@ -34,12 +37,20 @@ dnnl::algorithm eltwise_of(Activation act) {
   return dnnl::algorithm::undef;
 }
 
+// Which of the three products of a linear layer a primitive computes.
+enum class MatmulPass {
+  Forward,          // out (M, N) = in (M, K) · weight (N, K)ᵀ
+  BackwardData,     // d_in (M, K) = d_out (M, N) · weight (N, K)
+  BackwardWeights,  // d_weight (N, K) += d_out (M, N)ᵀ · in (M, K)
+};
+
 struct MatmulKey {
   int64_t M, K, N;
   bool bias;
   Activation act;
+  MatmulPass pass = MatmulPass::Forward;
   bool operator<(const MatmulKey& o) const {
-    return std::tie(M, K, N, bias, act) < std::tie(o.M, o.K, o.N, o.bias, o.act);
+    return std::tie(M, K, N, bias, act, pass) < std::tie(o.M, o.K, o.N, o.bias, o.act, o.pass);
   }
 };
 
@@ -48,8 +59,10 @@ struct MatmulPrim {
   dnnl::matmul prim;
 };
 
-// Primitive creation costs tens of microseconds; batches repeat shapes, so keep them.
-const MatmulPrim& matmul_primitive(const MatmulKey& key) {
+// Primitive creation costs tens of microseconds; batches repeat shapes, so keep them. Returned
+// by value (oneDNN handles are reference-counted) so that a cache flush by another thread
+// cannot pull a primitive from under its user.
+MatmulPrim matmul_primitive(const MatmulKey& key) {
   static std::mutex mu;
   static std::map<MatmulKey, MatmulPrim> cache;
   std::lock_guard<std::mutex> lock(mu);
@@ -59,6 +72,26 @@ const MatmulPrim& matmul_primitive(const MatmulKey& key) {
   if (cache.size() >= 512) cache.clear();
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
+  auto& ctx = dnnl_ctx();
+  if (key.pass == MatmulPass::BackwardData) {
+    dnnl::memory::desc src({key.M, key.N}, dt::f32, tag::ab);
+    dnnl::memory::desc wei({key.N, key.K}, dt::f32, tag::ab);
+    dnnl::memory::desc dst({key.M, key.K}, dt::f32, tag::ab);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), ctx.engine);
+    return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
+  }
+  if (key.pass == MatmulPass::BackwardWeights) {
+    dnnl::memory::desc src({key.N, key.M}, dt::f32, tag::ba);  // d_out (M, N) read transposed
+    dnnl::memory::desc wei({key.M, key.K}, dt::f32, tag::ab);
+    dnnl::memory::desc dst({key.N, key.K}, dt::f32, tag::ab);
+    // The sum post-op makes the primitive add to what d_weight holds (dst = 1·dst + product).
+    dnnl::post_ops po;
+    po.append_sum(1.0f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, ctx.engine);
+    return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
+  }
   dnnl::memory::desc src({key.M, key.K}, dt::f32, tag::ab);
   dnnl::memory::desc wei({key.K, key.N}, dt::f32, tag::ba);  // (N, K) row-major = Kx N transposed
   dnnl::memory::desc dst({key.M, key.N}, dt::f32, tag::ab);
@@ -68,7 +101,6 @@ const MatmulPrim& matmul_primitive(const MatmulKey& key) {
     po.append_eltwise(1.0f, eltwise_of(key.act), 0.0f, 0.0f);
     attr.set_post_ops(po);
   }
-  auto& ctx = dnnl_ctx();
   dnnl::matmul::primitive_desc pd;
   if (key.bias) {
     dnnl::memory::desc bia({1, key.N}, dt::f32, tag::ab);
@@ -78,6 +110,16 @@ const MatmulPrim& matmul_primitive(const MatmulKey& key) {
   }
   auto res = cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)});
   return res.first->second;
+}
+
+// Runs a cached primitive on three plain buffers (src, weights, dst) and waits for it.
+void matmul_execute(const MatmulPrim& p, const float* src, const float* weights, float* dst) {
+  auto& ctx = dnnl_ctx();
+  p.prim.execute(ctx.stream,
+                 {{DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), ctx.engine, const_cast<float*>(src))},
+                  {DNNL_ARG_WEIGHTS, dnnl::memory(p.pd.weights_desc(), ctx.engine, const_cast<float*>(weights))},
+                  {DNNL_ARG_DST, dnnl::memory(p.pd.dst_desc(), ctx.engine, dst)}});
+  ctx.stream.wait();
 }
 
 float activation_scalar(double v, Activation act) {
@@ -97,7 +139,7 @@ void matmul_forward(float* out, const float* in, const float* weight, const floa
                     int64_t M, int64_t K, int64_t N, Activation act) {
   if (M == 0 || N == 0) return;
   ET_CHECK(K > 0);
-  const MatmulPrim& p = matmul_primitive({M, K, N, bias != nullptr, act});
+  const MatmulPrim p = matmul_primitive({M, K, N, bias != nullptr, act});
   auto& ctx = dnnl_ctx();
   dnnl::memory src(p.pd.src_desc(), ctx.engine, const_cast<float*>(in));
   dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<float*>(weight));
@@ -120,6 +162,57 @@ void matmul_forward_scalar(float* out, const float* in, const float* weight, con
   }
 }
 
+void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                     const float* weight, int64_t M, int64_t K, int64_t N) {
+  if (M == 0) return;
+  if (N == 0) {
+    if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
+    return;
+  }
+  ET_CHECK(K > 0);
+  if (d_in) matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData}), d_out, weight, d_in);
+  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights}), d_out, in, d_weight);
+  if (!d_bias) return;
+  // Threads own blocks of columns and walk all rows, so the row loop stays contiguous and
+  // every column is summed in the same order whatever the thread count.
+  constexpr int64_t block = 64;
+  const int64_t blocks = (N + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const int64_t c0 = blk * block, width = std::min(block, N - c0);
+    float acc[block] = {};
+    for (int64_t m = 0; m < M; m++) {
+      const float* row = d_out + m * N + c0;
+#pragma omp simd
+      for (int64_t c = 0; c < width; c++) acc[c] += row[c];
+    }
+    for (int64_t c = 0; c < width; c++) d_bias[c0 + c] += acc[c];
+  }
+}
+
+void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                            const float* weight, int64_t M, int64_t K, int64_t N) {
+  for (int64_t m = 0; m < M && d_in; m++) {
+    for (int64_t k = 0; k < K; k++) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; n++) acc += static_cast<double>(d_out[m * N + n]) * weight[n * K + k];
+      d_in[m * K + k] = static_cast<float>(acc);
+    }
+  }
+  for (int64_t n = 0; n < N; n++) {
+    for (int64_t k = 0; k < K; k++) {
+      double acc = d_weight[n * K + k];
+      for (int64_t m = 0; m < M; m++) acc += static_cast<double>(d_out[m * N + n]) * in[m * K + k];
+      d_weight[n * K + k] = static_cast<float>(acc);
+    }
+    if (d_bias) {
+      double acc = d_bias[n];
+      for (int64_t m = 0; m < M; m++) acc += d_out[m * N + n];
+      d_bias[n] = static_cast<float>(acc);
+    }
+  }
+}
+
 void activation_forward(float* x, int64_t n, Activation act) {
   if (act == Activation::None || n == 0) return;
   using dt = dnnl::memory::data_type;
@@ -135,6 +228,48 @@ void activation_forward(float* x, int64_t n, Activation act) {
 
 void activation_forward_scalar(float* x, int64_t n, Activation act) {
   for (int64_t i = 0; i < n; i++) x[i] = activation_scalar(x[i], act);
+}
+
+void activation_backward(float* d_x, const float* d_y, const float* x, int64_t n, Activation act) {
+  if (n == 0) return;
+  if (act == Activation::None) {
+    if (d_x != d_y) std::copy(d_y, d_y + n, d_x);
+    return;
+  }
+  using dt = dnnl::memory::data_type;
+  auto& ctx = dnnl_ctx();
+  dnnl::memory::desc md({n}, dt::f32, dnnl::memory::format_tag::a);
+  // oneDNN wants the forward descriptor as a hint; its backward reads the pre-activation (src).
+  dnnl::eltwise_forward::primitive_desc fwd_pd(
+      dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, eltwise_of(act), md, 0.0f, 0.0f),
+      ctx.engine);
+  dnnl::eltwise_backward::primitive_desc pd(dnnl::eltwise_backward::desc(eltwise_of(act), md, md, 0.0f, 0.0f),
+                                            ctx.engine, fwd_pd);
+  dnnl::eltwise_backward(pd).execute(ctx.stream, {{DNNL_ARG_SRC, dnnl::memory(md, ctx.engine, const_cast<float*>(x))},
+                                                  {DNNL_ARG_DIFF_DST, dnnl::memory(md, ctx.engine, const_cast<float*>(d_y))},
+                                                  {DNNL_ARG_DIFF_SRC, dnnl::memory(md, ctx.engine, d_x)}});
+  ctx.stream.wait();
+}
+
+void activation_backward_scalar(float* d_x, const float* d_y, const float* x, int64_t n, Activation act) {
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i];
+    double slope = 1.0;
+    switch (act) {
+      case Activation::Gelu:
+        slope = 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))) + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * std::numbers::pi);
+        break;
+      case Activation::Tanh: slope = 1.0 - std::tanh(v) * std::tanh(v); break;
+      case Activation::Relu: slope = v > 0 ? 1.0 : 0.0; break;
+      case Activation::Sigmoid: {
+        const double s = 1.0 / (1.0 + std::exp(-v));
+        slope = s * (1.0 - s);
+        break;
+      }
+      case Activation::None: break;
+    }
+    d_x[i] = static_cast<float>(d_y[i] * slope);
+  }
 }
 
 }  // namespace embtune

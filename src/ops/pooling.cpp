@@ -1,10 +1,12 @@
-// Pooling and L2 normalisation (threaded over sentences) and the pooling scalar twin.
-// Not weighted-mean pooling: no model we load uses it, and it is refused at load time.
+// Pooling and L2 normalisation, forward and backward (threaded over sentences), and their scalar
+// twins. Not weighted-mean pooling: no model we load uses it, and it is refused at load time.
 #include "ops/pooling.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "core/status.h"
 
 namespace embtune {
 
@@ -69,16 +71,111 @@ void pooling_forward_scalar(float* out, int64_t out_stride, const float* x, cons
   }
 }
 
+namespace {
+
+// y = x / max(‖x‖₂, 1e-12) for one row of D; returns the divisor. y may equal x.
+float l2_normalize_row(float* y, const float* x, int64_t D) {
+  float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+  for (int64_t c = 0; c < D; c++) ss += x[c] * x[c];
+  const float norm = std::max(std::sqrt(ss), 1e-12f);
+  const float inv = 1.0f / norm;
+#pragma omp simd
+  for (int64_t c = 0; c < D; c++) y[c] = x[c] * inv;
+  return norm;
+}
+
+}  // namespace
+
 void l2_normalize_forward(float* x, int64_t S, int64_t D) {
 #pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < S; s++) l2_normalize_row(x + s * D, x + s * D, D);
+}
+
+void l2_normalize_forward(float* y, float* norm, const float* x, int64_t S, int64_t D) {
+#pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < S; s++) norm[s] = l2_normalize_row(y + s * D, x + s * D, D);
+}
+
+void l2_normalize_backward(float* d_x, const float* d_y, const float* y, const float* norm,
+                           int64_t S, int64_t D) {
+#pragma omp parallel for schedule(static)
   for (int64_t s = 0; s < S; s++) {
-    float* r = x + s * D;
-    float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-    for (int64_t c = 0; c < D; c++) ss += r[c] * r[c];
-    const float inv = 1.0f / std::max(std::sqrt(ss), 1e-12f);
+    const float* yr = y + s * D;
+    const float* gr = d_y + s * D;
+    float* dr = d_x + s * D;
+    float dot = 0.0f;
+    if (norm[s] > 1e-12f) {
+#pragma omp simd reduction(+ : dot)
+      for (int64_t c = 0; c < D; c++) dot += yr[c] * gr[c];
+    }
+    const float inv = 1.0f / norm[s];
 #pragma omp simd
-    for (int64_t c = 0; c < D; c++) r[c] *= inv;
+    for (int64_t c = 0; c < D; c++) dr[c] = (gr[c] - yr[c] * dot) * inv;
+  }
+}
+
+void l2_normalize_backward_scalar(float* d_x, const float* d_y, const float* y, const float* norm,
+                                  int64_t S, int64_t D) {
+  for (int64_t s = 0; s < S; s++) {
+    double dot = 0;
+    if (norm[s] > 1e-12f)
+      for (int64_t c = 0; c < D; c++) dot += static_cast<double>(y[s * D + c]) * d_y[s * D + c];
+    for (int64_t c = 0; c < D; c++)
+      d_x[s * D + c] = static_cast<float>((d_y[s * D + c] - y[s * D + c] * dot) / norm[s]);
+  }
+}
+
+namespace {
+
+// 1 / the divisor pooling_forward applies to a mean or mean·sqrt(len) over n rows.
+double mean_weight(int64_t n, PoolingMode mode) {
+  const double cnt = std::max(static_cast<float>(n), 1e-9f);
+  return 1.0 / (mode == PoolingMode::Mean ? cnt : std::sqrt(cnt));
+}
+
+}  // namespace
+
+void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+                      const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
+  ET_CHECK(mode != PoolingMode::Max);
+#pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < S; s++) {
+    const float* g = d_out + s * out_stride;
+    const int64_t first = cu[s], end = cu[s + 1];
+    if (mode == PoolingMode::Cls || mode == PoolingMode::LastToken) {
+      float* r = d_x + (mode == PoolingMode::Cls ? first : end - 1) * H;
+#pragma omp simd
+      for (int64_t c = 0; c < H; c++) r[c] += g[c];
+      continue;
+    }
+    const int64_t start = std::min<int64_t>(first + (skip ? skip[s] : 0), end);
+    const float w = static_cast<float>(mean_weight(end - start, mode));
+    for (int64_t t = start; t < end; t++) {
+      float* r = d_x + t * H;
+#pragma omp simd
+      for (int64_t c = 0; c < H; c++) r[c] += g[c] * w;
+    }
+  }
+}
+
+void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+                             const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
+  ET_CHECK(mode != PoolingMode::Max);
+  for (int64_t s = 0; s < S; s++) {
+    const int64_t first = cu[s], end = cu[s + 1];
+    const int64_t start = std::min<int64_t>(first + (skip ? skip[s] : 0), end);
+    for (int64_t c = 0; c < H; c++) {
+      const double g = d_out[s * out_stride + c];
+      if (mode == PoolingMode::Cls) {
+        d_x[first * H + c] = static_cast<float>(d_x[first * H + c] + g);
+      } else if (mode == PoolingMode::LastToken) {
+        d_x[(end - 1) * H + c] = static_cast<float>(d_x[(end - 1) * H + c] + g);
+      } else {
+        const double w = mean_weight(end - start, mode);
+        for (int64_t t = start; t < end; t++) d_x[t * H + c] = static_cast<float>(d_x[t * H + c] + g * w);
+      }
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // Sentence pooling of token embeddings (mean, CLS, max, last token, mean·sqrt(len)) over packed
-// sequences, and L2 normalisation. Not the Dense head (matmul.h).
+// sequences, and L2 normalisation, forward and backward. Not the Dense head (matmul.h).
 #pragma once
 
 #include <cstdint>
@@ -16,8 +16,26 @@ void pooling_forward(float* out, int64_t out_stride, const float* x, const int32
                      const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
 void pooling_forward_scalar(float* out, int64_t out_stride, const float* x, const int32_t* cu,
                             const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
+// Gradient of pooling_forward for Cls, Mean, MeanSqrtLen and LastToken; Max is not supported
+// (it would need the arg-max rows) and aborts. d_out (S, H) is read at d_out + s * out_stride;
+// d_x (N, H) is accumulated (+=), so several concatenated modes add into one buffer. Rows left
+// out by skip get nothing. Threaded over sentences (their rows are disjoint).
+void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+                      const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
+void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+                             const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
 
 // Each row of x (S, D) divided by max(‖row‖₂, 1e-12), as torch.nn.functional.normalize does.
 void l2_normalize_forward(float* x, int64_t S, int64_t D);
+// The same, saving what the backward needs: y (S, D) = x / norm with norm (S) = max(‖x_s‖₂,
+// 1e-12) per row. y may equal x (in place); y is bit-identical to the in-place variant's.
+void l2_normalize_forward(float* y, float* norm, const float* x, int64_t S, int64_t D);
+// Gradient from the saved output y (S, D) and norm (S): d_x = (d_y − y (y·d_y)) / norm, or
+// d_y / norm for rows whose norm was clamped to 1e-12 (the divisor is then a constant).
+// d_x (S, D) is written (=) and may equal d_y. Threaded over rows.
+void l2_normalize_backward(float* d_x, const float* d_y, const float* y, const float* norm,
+                           int64_t S, int64_t D);
+void l2_normalize_backward_scalar(float* d_x, const float* d_y, const float* y, const float* norm,
+                                  int64_t S, int64_t D);
 
 }  // namespace embtune
