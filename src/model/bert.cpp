@@ -1,5 +1,5 @@
-// BERT encoder: config parsing, the parameter layout, loading from safetensors and the fp32
-// forward pass composed from ops/. Not training (no backward here yet) and not pooling.
+// BERT encoder: config parsing, the parameter layout, loading from safetensors, and the fp32
+// forward and backward passes composed from ops/. Not pooling, losses or the optimizer.
 #include "model/bert.h"
 
 #include <cmath>
@@ -14,6 +14,12 @@
 namespace embtune {
 
 namespace {
+
+// a (n) += b (n)
+void add_inplace(float* a, const float* b, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) a[i] += b[i];
+}
 
 Status get_int(const nlohmann::json& j, const std::string& file, const char* key, bool required,
                int64_t* out) {
@@ -142,6 +148,8 @@ void BertModel::init_empty(const BertConfig& c) {
   int64_t total = 0;
   layout_ = bert_param_layout(c, &total);
   params_.assign(static_cast<size_t>(total), 0.0f);
+  source_names_.clear();
+  for (const ParamInfo& p : layout_) source_names_.push_back(p.name);
   bind_views();
 }
 
@@ -181,8 +189,16 @@ Status BertModel::load(const BertConfig& c, const SafetensorsSet& st) {
     }
     Status s = tensor_to_f32(*t, params_.data() + p.offset);
     if (!s.ok()) return s.wrap(st.file_of(t->name));
+    source_names_[&p - layout_.data()] = t->name;
   }
   return Status::ok_status();
+}
+
+Status BertModel::save_safetensors(const std::string& path, DType dtype) const {
+  std::vector<TensorToWrite> tensors;
+  for (size_t i = 0; i < layout_.size(); i++)
+    tensors.push_back({source_names_[i], layout_[i].shape, params_.data() + layout_[i].offset, dtype});
+  return safetensors_write(path, tensors, {{"format", "pt"}});
 }
 
 Status BertModel::load_dir(const std::string& dir) {
@@ -278,6 +294,90 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
     matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps);  // LN(ffn + x)
   }
+}
+
+}  // namespace embtune
+
+namespace embtune {
+
+void BertModel::forward_train(BertActivations* acts, const PackedBatch& b) const {
+  const int64_t N = b.num_tokens(), S = b.num_seqs();
+  const int64_t H = config_.hidden_size, I = config_.intermediate_size;
+  const int64_t heads = config_.num_attention_heads;
+  const float eps = static_cast<float>(config_.layer_norm_eps);
+  acts->emb_sum.resize(N * H);
+  acts->emb_mean.resize(N);
+  acts->emb_rstd.resize(N);
+  acts->emb_out.resize(N * H);
+  embedding_forward(acts->emb_sum.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(), w_.word, w_.pos, w_.type,
+                    N, H);
+  layer_norm_forward(acts->emb_out.data(), acts->emb_mean.data(), acts->emb_rstd.data(), acts->emb_sum.data(), nullptr,
+                     w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
+  acts->layers.resize(w_.layers.size());
+  const float* x = acts->emb_out.data();  // (N, H) the layer input
+  for (size_t l = 0; l < w_.layers.size(); l++) {
+    const BertLayerWeights& L = w_.layers[l];
+    BertLayerActivations& A = acts->layers[l];
+    for (auto* v : {&A.q, &A.k, &A.v, &A.ctx, &A.res1, &A.x1, &A.res2, &A.out}) v->resize(N * H);
+    for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) v->resize(N);
+    A.h_pre.resize(N * I);
+    A.h.resize(N * I);
+    matmul_forward(A.q.data(), x, L.q_w, L.q_b, N, H, H);
+    matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H);
+    matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H);
+    attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads);
+    matmul_forward(A.res1.data(), A.ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
+    layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps);
+    matmul_forward(A.h_pre.data(), A.x1.data(), L.inter_w, L.inter_b, N, H, I);
+    std::copy(A.h_pre.begin(), A.h_pre.end(), A.h.begin());
+    activation_forward(A.h.data(), N * I, Activation::Gelu);
+    matmul_forward(A.res2.data(), A.h.data(), L.out_w, L.out_b, N, I, H);
+    add_inplace(A.res2.data(), A.x1.data(), N * H);
+    layer_norm_forward(A.out.data(), A.mean2.data(), A.rstd2.data(), A.res2.data(), nullptr, L.ln2_w, L.ln2_b, N, H, eps);
+    x = A.out.data();
+  }
+}
+
+void BertModel::backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b) const {
+  const int64_t N = b.num_tokens(), S = b.num_seqs();
+  const int64_t H = config_.hidden_size, I = config_.intermediate_size;
+  const int64_t heads = config_.num_attention_heads;
+  // The gradient of a weight lives at the same offset in `grads` as the weight in the arena.
+  auto g = [&](const float* w) { return grads + (w - params_.data()); };
+  std::vector<float> d(d_hidden, d_hidden + N * H);  // (N, H) gradient of the current layer output
+  std::vector<float> d_res(N * H), d_tmp(N * H), d_q(N * H), d_k(N * H), d_v(N * H);  // (N, H)
+  std::vector<float> d_h(N * I);                                                      // (N, I)
+  for (size_t l = w_.layers.size(); l-- > 0;) {
+    const BertLayerWeights& L = w_.layers[l];
+    const BertLayerActivations& A = acts.layers[l];
+    const float* x = l == 0 ? acts.emb_out.data() : acts.layers[l - 1].out.data();
+    // out = LN2(res2), res2 = dense(h) + x1
+    layer_norm_backward(d_res.data(), g(L.ln2_w), g(L.ln2_b), d.data(), A.res2.data(), A.mean2.data(), A.rstd2.data(),
+                        L.ln2_w, N, H);
+    matmul_backward(d_h.data(), g(L.out_w), g(L.out_b), d_res.data(), A.h.data(), L.out_w, N, I, H);
+    activation_backward(d_h.data(), d_h.data(), A.h_pre.data(), N * I, Activation::Gelu);
+    matmul_backward(d_tmp.data(), g(L.inter_w), g(L.inter_b), d_h.data(), A.x1.data(), L.inter_w, N, H, I);
+    add_inplace(d_tmp.data(), d_res.data(), N * H);  // d x1: through the intermediate layer and the residual
+    // x1 = LN1(res1), res1 = dense(ctx) + x
+    layer_norm_backward(d_res.data(), g(L.ln1_w), g(L.ln1_b), d_tmp.data(), A.res1.data(), A.mean1.data(),
+                        A.rstd1.data(), L.ln1_w, N, H);
+    matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_res.data(), A.ctx.data(), L.attn_out_w, N, H, H);
+    attention_backward(d_q.data(), d_k.data(), d_v.data(), d_tmp.data(), A.q.data(), A.k.data(), A.v.data(),
+                       b.cu_seqlens.data(), S, H, heads);
+    // d x = residual + the three projections
+    std::copy(d_res.begin(), d_res.end(), d.begin());
+    matmul_backward(d_tmp.data(), g(L.q_w), g(L.q_b), d_q.data(), x, L.q_w, N, H, H);
+    add_inplace(d.data(), d_tmp.data(), N * H);
+    matmul_backward(d_tmp.data(), g(L.k_w), g(L.k_b), d_k.data(), x, L.k_w, N, H, H);
+    add_inplace(d.data(), d_tmp.data(), N * H);
+    matmul_backward(d_tmp.data(), g(L.v_w), g(L.v_b), d_v.data(), x, L.v_w, N, H, H);
+    add_inplace(d.data(), d_tmp.data(), N * H);
+  }
+  layer_norm_backward(d_res.data(), g(w_.emb_ln_w), g(w_.emb_ln_b), d.data(), acts.emb_sum.data(),
+                      acts.emb_mean.data(), acts.emb_rstd.data(), w_.emb_ln_w, N, H);
+  embedding_backward(g(w_.word), g(w_.pos), g(w_.type), d_res.data(), b.ids.data(), b.pos_ids.data(),
+                     b.type_ids.data(), N, H);
 }
 
 }  // namespace embtune

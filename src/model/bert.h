@@ -78,6 +78,29 @@ struct PackedBatch {
   void clear();
 };
 
+// What a training forward keeps for the backward (fp32), per token row. Buffers are resized,
+// not reallocated, when the same object serves batch after batch.
+struct BertLayerActivations {
+  std::vector<float> q, k, v;        // (N, H) projections
+  std::vector<float> ctx;            // (N, H) attention output, before its dense layer
+  std::vector<float> res1;           // (N, H) attention dense + layer input (LN1's input)
+  std::vector<float> mean1, rstd1;   // (N)
+  std::vector<float> x1;             // (N, H) LN1 output
+  std::vector<float> h_pre, h;       // (N, I) intermediate before and after GELU
+  std::vector<float> res2;           // (N, H) output dense + x1 (LN2's input)
+  std::vector<float> mean2, rstd2;   // (N)
+  std::vector<float> out;            // (N, H) LN2 output: the next layer's input
+};
+
+struct BertActivations {
+  std::vector<float> emb_sum;            // (N, H) word + position + type, LN's input
+  std::vector<float> emb_mean, emb_rstd; // (N)
+  std::vector<float> emb_out;            // (N, H) the first layer's input
+  std::vector<BertLayerActivations> layers;
+  // The last hidden state: layers.back().out.
+  const float* hidden() const { return layers.empty() ? emb_out.data() : layers.back().out.data(); }
+};
+
 class BertModel {
  public:
   const BertConfig& config() const { return config_; }
@@ -96,6 +119,8 @@ class BertModel {
 
   // config.json and the safetensors weights (single file or shards) of a model directory.
   Status load_dir(const std::string& dir);
+  // Writes the parameters under the names they were loaded with (with or without "bert.").
+  Status save_safetensors(const std::string& path, DType dtype) const;
 
   // Token ids must be < vocab_size, positions < max_position_embeddings, type ids < type_vocab.
   Status validate_batch(const PackedBatch& b) const;
@@ -103,11 +128,19 @@ class BertModel {
   // out (N, H): the last hidden state of every packed token (fp32 inference).
   void forward(float* out, const PackedBatch& b) const;
 
+  // The same forward (dropout off), keeping what backward() needs in `acts`.
+  void forward_train(BertActivations* acts, const PackedBatch& b) const;
+  // Given d_hidden (N, H), the gradient of the loss w.r.t. the last hidden state of the batch
+  // that forward_train saw, accumulates (+=) the parameter gradients into `grads` (the
+  // parameter layout: grads[p.offset + i] belongs to params()[p.offset + i]).
+  void backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b) const;
+
  private:
   void bind_views();
   BertConfig config_;
   std::vector<ParamInfo> layout_;
   std::vector<float> params_;
+  std::vector<std::string> source_names_;  // per parameter: its tensor name in the loaded file
   BertWeights w_{};
 };
 

@@ -184,11 +184,10 @@ Status SentenceEncoder::resolve_prompt(const EmbedOptions& opt, std::string* pro
   return Status::ok_status();
 }
 
-Status SentenceEncoder::embed(const std::vector<std::string>& texts, const EmbedOptions& opt,
-                              std::vector<float>* out) const {
+Status SentenceEncoder::tokenize(const std::vector<std::string>& texts, const EmbedOptions& opt,
+                                 std::vector<Encoding>* out, int32_t* prompt_tokens) const {
   std::string prompt;
-  int32_t prompt_tokens = 0;
-  ET_RETURN_IF_ERROR(resolve_prompt(opt, &prompt, &prompt_tokens));
+  ET_RETURN_IF_ERROR(resolve_prompt(opt, &prompt, prompt_tokens));
   const int64_t n = static_cast<int64_t>(texts.size());
   std::vector<std::string> prepared(n);
 #pragma omp parallel for schedule(static)
@@ -198,8 +197,15 @@ Status SentenceEncoder::embed(const std::vector<std::string>& texts, const Embed
   }
   EncodeOptions eo;
   eo.max_length = static_cast<int>(max_seq_length_);
+  return tokenizer_->encode_batch(prepared, eo, out);
+}
+
+Status SentenceEncoder::embed(const std::vector<std::string>& texts, const EmbedOptions& opt,
+                              std::vector<float>* out) const {
+  const int64_t n = static_cast<int64_t>(texts.size());
   std::vector<Encoding> enc;
-  ET_RETURN_IF_ERROR(tokenizer_->encode_batch(prepared, eo, &enc));
+  int32_t prompt_tokens = 0;
+  ET_RETURN_IF_ERROR(tokenize(texts, opt, &enc, &prompt_tokens));
 
   // Longest first, so that batches hold sequences of similar length and the first batch
   // shows the peak memory.

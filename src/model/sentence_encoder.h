@@ -43,6 +43,13 @@ class SentenceEncoder {
   // Loads everything a model directory describes; errors name the file at fault.
   static Status load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out);
 
+  // Tokenizes `texts` as sentence-transformers does before its forward pass (prompt prepended,
+  // whitespace stripped, lowercased when the model says do_lower_case, truncated to
+  // max_seq_length); *prompt_tokens receives the leading prompt tokens to leave out of pooling
+  // (0 unless include_prompt is false).
+  Status tokenize(const std::vector<std::string>& texts, const EmbedOptions& opt, std::vector<Encoding>* out,
+                  int32_t* prompt_tokens) const;
+
   // Embeds `texts` in order: out holds texts.size() x dim() floats.
   Status embed(const std::vector<std::string>& texts, const EmbedOptions& opt, std::vector<float>* out) const;
 
@@ -51,6 +58,7 @@ class SentenceEncoder {
   bool normalizes() const { return normalize_; }
   const StModelDir& files() const { return files_; }
   const BertModel& bert() const { return bert_; }
+  BertModel& bert() { return bert_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const std::vector<PoolingMode>& pooling_modes() const { return pooling_; }
   const std::vector<DenseLayer>& dense() const { return dense_; }
