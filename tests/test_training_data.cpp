@@ -28,6 +28,19 @@ TEST(TrainingData, JsonlColumnsInFileOrderWithHardNegatives) {
   EXPECT_EQ(d.rows[1].texts, (std::vector<std::string>{"q2", "p2", "n2", "m2"}));
 }
 
+TEST(TrainingData, AnchorAndPositiveByNameWhateverTheKeyOrder) {
+  test::TempDir tmp;
+  TrainingData d;
+  // Key order as a JSON writer that sorts keys leaves it.
+  Status s = read(tmp, "sorted.jsonl", "{\"anchor\": \"q\", \"negative_1\": \"n\", \"positive\": \"p\"}\n", &d);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(d.text_columns, (std::vector<std::string>{"anchor", "positive", "negative_1"}));
+  EXPECT_EQ(d.rows[0].texts, (std::vector<std::string>{"q", "p", "n"}));
+  // Other names keep the file's order.
+  ASSERT_TRUE(read(tmp, "other.jsonl", "{\"question\": \"q\", \"answer\": \"a\"}\n", &d).ok());
+  EXPECT_EQ(d.text_columns, (std::vector<std::string>{"question", "answer"}));
+}
+
 TEST(TrainingData, ScoreOrLabelColumnIsTheScore) {
   test::TempDir tmp;
   TrainingData d;

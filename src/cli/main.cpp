@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
     if (g.threads > 0) omp_set_num_threads(g.threads);
   });
   add_init_command(app, g);
+  app.option_defaults()->always_capture_default();  // --help shows every default
+  add_train_command(app, g);
   add_embed_command(app, g);
   add_info_command(app, g);
   add_tokenize_command(app, g);

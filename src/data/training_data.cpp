@@ -51,8 +51,17 @@ Status plan_columns(const std::string& path, const std::vector<std::string>& nam
       plan->text.push_back(static_cast<size_t>(i));
     }
   } else {
-    for (size_t i = 0; i < names.size(); i++)
-      if (static_cast<long>(i) != plan->score) plan->text.push_back(i);
+    // With sentence-transformers' names the names decide the roles, whatever order a JSON writer
+    // put the keys in: anchor, positive, then the rest (negative_1, negative_2, …) in file order.
+    const long anchor = find("anchor"), positive = find("positive");
+    if (anchor >= 0 && positive >= 0) {
+      plan->text.push_back(static_cast<size_t>(anchor));
+      plan->text.push_back(static_cast<size_t>(positive));
+    }
+    for (size_t i = 0; i < names.size(); i++) {
+      const long li = static_cast<long>(i);
+      if (li != plan->score && !(anchor >= 0 && positive >= 0 && (li == anchor || li == positive))) plan->text.push_back(i);
+    }
   }
   if (plan->text.empty()) return make_error("%s: no text columns (columns: %s)", path.c_str(), available.c_str());
   for (size_t i : plan->text) out->text_columns.push_back(names[i]);

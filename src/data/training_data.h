@@ -27,7 +27,8 @@ struct TrainingDataOptions {
   // "auto" (by extension: .jsonl/.json, .csv, .tsv), "jsonl", "csv" or "tsv".
   std::string format = "auto";
   // Text columns to use, in order; empty: every column of the file except the score column, in
-  // file order, as sentence-transformers feeds a dataset's columns to a loss.
+  // file order, as sentence-transformers feeds a dataset's columns to a loss — except that
+  // columns named "anchor" and "positive" come first, in that order, wherever they stand.
   std::vector<std::string> columns;
   // The score column; empty: "score" or "label" when the file has one (sentence-transformers'
   // names for it).
