@@ -18,13 +18,6 @@
 namespace embtune {
 namespace {
 
-std::vector<float> random_vec(size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
 // max |a − b| / max(max |b|, 1e-30): the error relative to the reference's scale.
 double rel_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -76,8 +69,8 @@ TEST(AttentionBackward, MatchesScalarOnRaggedSequences) {
   const int64_t S = 6, N = cu.back();
   for (int64_t D : {8, 12, 16, 32}) {
     const int64_t heads = 3, H = D * heads;
-    auto q = random_vec(N * H, rng), k = random_vec(N * H, rng), v = random_vec(N * H, rng);
-    auto d_out = random_vec(N * H, rng);
+    auto q = test::random_normal(N * H, rng), k = test::random_normal(N * H, rng), v = test::random_normal(N * H, rng);
+    auto d_out = test::random_normal(N * H, rng);
     // Prefilled with garbage: both write (=), so nothing of it may survive.
     std::vector<float> dq(N * H, 1e30f), dk(N * H, 1e30f), dv(N * H, 1e30f);
     std::vector<float> dq_ref(N * H, -1e30f), dk_ref(N * H, -1e30f), dv_ref(N * H, -1e30f);
@@ -101,8 +94,8 @@ TEST(AttentionBackward, MatchesFiniteDifferences) {
   const int64_t S = 3, N = cu.back();
   for (int64_t D : {3, 4}) {
     const int64_t heads = 2, H = D * heads;
-    auto q = random_vec(N * H, rng), k = random_vec(N * H, rng), v = random_vec(N * H, rng);
-    auto g = random_vec(N * H, rng);
+    auto q = test::random_normal(N * H, rng), k = test::random_normal(N * H, rng), v = test::random_normal(N * H, rng);
+    auto g = test::random_normal(N * H, rng);
     std::vector<float> dq(N * H), dk(N * H), dv(N * H), out(N * H);
     attention_backward(dq.data(), dk.data(), dv.data(), g.data(), q.data(), k.data(), v.data(), cu.data(), S, H, heads);
     auto f = [&] {
@@ -128,8 +121,8 @@ TEST(PoolingBackward, MatchesScalarAndAccumulates) {
   for (PoolingMode m : kBackwardModes) {
     for (bool use_skip : {false, true}) {
       const int64_t stride = H + 3;  // pooled rows inside a wider concatenation
-      auto d_out = random_vec(S * stride, rng);
-      const auto base = random_vec(N * H, rng);
+      auto d_out = test::random_normal(S * stride, rng);
+      const auto base = test::random_normal(N * H, rng);
       auto fast = base, ref = base;
       pooling_backward(fast.data(), d_out.data(), stride, cu.data(), use_skip ? skip.data() : nullptr, S, H, m);
       pooling_backward_scalar(ref.data(), d_out.data(), stride, cu.data(), use_skip ? skip.data() : nullptr, S, H, m);
@@ -153,7 +146,7 @@ TEST(PoolingBackward, MatchesFiniteDifferences) {
   for (PoolingMode m : kBackwardModes) {
     for (bool use_skip : {false, true}) {
       const int32_t* sk = use_skip ? skip.data() : nullptr;
-      auto x = random_vec(N * H, rng), g = random_vec(S * H, rng);
+      auto x = test::random_normal(N * H, rng), g = test::random_normal(S * H, rng);
       std::vector<float> dx(N * H, 0.0f), out(S * H);
       pooling_backward(dx.data(), g.data(), H, cu.data(), sk, S, H, m);
       auto f = [&] {
@@ -169,7 +162,7 @@ TEST(L2NormalizeBackward, MatchesScalarAndFiniteDifferences) {
   std::mt19937 rng(15);
   for (int64_t D : {1, 3, 17, 384}) {
     const int64_t S = 5;
-    auto x = random_vec(S * D, rng, 2.0f), g = random_vec(S * D, rng);
+    auto x = test::random_normal(S * D, rng, 2.0f), g = test::random_normal(S * D, rng);
     std::vector<float> y(S * D), norm(S), in_place = x;
     l2_normalize_forward(y.data(), norm.data(), x.data(), S, D);
     l2_normalize_forward(in_place.data(), S, D);
@@ -203,7 +196,7 @@ TEST(Mnrl, MatchesFiniteDifferences) {
   const int64_t B = 4, D = 8;
   for (int64_t P : {4, 10}) {
     for (bool symmetric : {false, true}) {
-      auto q = random_vec(B * D, rng), p = random_vec(P * D, rng);
+      auto q = test::random_normal(B * D, rng), p = test::random_normal(P * D, rng);
       std::vector<float> dq(B * D, 1e30f), dp(P * D, 1e30f), scratch_q(B * D), scratch_p(P * D);
       mnrl_forward_backward(dq.data(), dp.data(), q.data(), p.data(), B, P, D, 20.0f, symmetric);
       auto f = [&] {
@@ -254,7 +247,7 @@ TEST(Mnrl, MatchesTorch) {
   std::mt19937 rng(17);
   const int64_t B = 4, P = 10, D = 8;
   const float scale = 20.0f;
-  auto q = random_vec(B * D, rng), p = random_vec(P * D, rng);
+  auto q = test::random_normal(B * D, rng), p = test::random_normal(P * D, rng);
   std::ostringstream script;
   script << "import torch, torch.nn.functional as F\n"
          << "for symmetric in (False, True):\n"

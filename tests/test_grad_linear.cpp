@@ -12,16 +12,10 @@
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
 #include "ops/matmul.h"
+#include "test_util.h"
 
 namespace embtune {
 namespace {
-
-std::vector<float> random_vec(size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // max |a - b| / max(1, max |b|): an error relative to the size of the reference values.
 double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -85,9 +79,9 @@ TEST(MatmulBackward, MatchesScalarOnOddShapes) {
   for (Shape s : {Shape{1, 1, 1}, Shape{3, 7, 5}, Shape{17, 33, 65}, Shape{65, 1, 7}, Shape{129, 384, 97},
                   Shape{64, 1536, 384}}) {
     for (bool optional : {true, false}) {
-      auto in = random_vec(s.M * s.K, rng), w = random_vec(s.N * s.K, rng, 0.05f), d_out = random_vec(s.M * s.N, rng);
+      auto in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng, 0.05f), d_out = test::random_normal(s.M * s.N, rng);
       // Weight gradients start non-zero to exercise accumulation.
-      auto dw_fast = random_vec(s.N * s.K, rng), db_fast = random_vec(s.N, rng);
+      auto dw_fast = test::random_normal(s.N * s.K, rng), db_fast = test::random_normal(s.N, rng);
       auto dw_ref = dw_fast, db_ref = db_fast;
       std::vector<float> di_fast(s.M * s.K, 7.0f), di_ref(s.M * s.K, -7.0f);
       matmul_backward(optional ? di_fast.data() : nullptr, dw_fast.data(), optional ? db_fast.data() : nullptr,
@@ -110,8 +104,8 @@ TEST(MatmulBackward, MatchesScalarOnOddShapes) {
 TEST(MatmulBackward, MatchesFiniteDifferences) {
   std::mt19937 rng(12);
   for (Shape s : {Shape{3, 7, 5}, Shape{17, 33, 65}}) {
-    auto in = random_vec(s.M * s.K, rng), w = random_vec(s.N * s.K, rng, 0.3f), b = random_vec(s.N, rng);
-    auto r = random_vec(s.M * s.N, rng);  // L = Σ out · r, so d_out = r
+    auto in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng, 0.3f), b = test::random_normal(s.N, rng);
+    auto r = test::random_normal(s.M * s.N, rng);  // L = Σ out · r, so d_out = r
     std::vector<float> out(s.M * s.N);
     auto loss = [&] {
       matmul_forward_scalar(out.data(), in.data(), w.data(), b.data(), s.M, s.K, s.N);
@@ -128,7 +122,7 @@ TEST(MatmulBackward, MatchesFiniteDifferences) {
 TEST(MatmulBackward, AccumulatesWeightGradsAndWritesInputGrad) {
   std::mt19937 rng(13);
   const Shape s{9, 33, 17};
-  auto in = random_vec(s.M * s.K, rng), w = random_vec(s.N * s.K, rng), d_out = random_vec(s.M * s.N, rng);
+  auto in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng), d_out = test::random_normal(s.M * s.N, rng);
   std::vector<float> d_in(s.M * s.K, 5.0f), d_w(s.N * s.K), d_b(s.N);
   matmul_backward(d_in.data(), d_w.data(), d_b.data(), d_out.data(), in.data(), w.data(), s.M, s.K, s.N);
   const auto d_in_once = d_in, d_w_once = d_w, d_b_once = d_b;
@@ -148,7 +142,7 @@ TEST(ActivationBackward, MatchesScalarOnOddSizes) {
   std::mt19937 rng(21);
   for (Activation act : all_activations) {
     for (int64_t n : {1, 7, 33, 65, 1001}) {
-      auto x = random_vec(n, rng, 3.0f), d_y = random_vec(n, rng);
+      auto x = test::random_normal(n, rng, 3.0f), d_y = test::random_normal(n, rng);
       std::vector<float> fast(n), ref(n);
       activation_backward(fast.data(), d_y.data(), x.data(), n, act);
       activation_backward_scalar(ref.data(), d_y.data(), x.data(), n, act);
@@ -164,7 +158,7 @@ TEST(ActivationBackward, MatchesFiniteDifferences) {
   std::mt19937 rng(22);
   const int64_t n = 65;
   for (Activation act : all_activations) {
-    auto x = random_vec(n, rng, 2.0f), r = random_vec(n, rng);
+    auto x = test::random_normal(n, rng, 2.0f), r = test::random_normal(n, rng);
     for (auto& v : x) {
       if (std::fabs(v) < 0.05f) v = 0.05f;  // keep relu's kink outside the difference stencil
     }
@@ -185,8 +179,8 @@ TEST(ActivationBackward, ChainsWithMatmulBackwardToTheFusedForward) {
   std::mt19937 rng(23);
   const Shape s{5, 7, 9};
   for (Activation act : all_activations) {
-    auto in = random_vec(s.M * s.K, rng), w = random_vec(s.N * s.K, rng, 0.5f), b = random_vec(s.N, rng);
-    auto r = random_vec(s.M * s.N, rng);
+    auto in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng, 0.5f), b = test::random_normal(s.N, rng);
+    auto r = test::random_normal(s.M * s.N, rng);
     std::vector<float> pre(s.M * s.N), d_pre(s.M * s.N), d_in(s.M * s.K), d_w(s.N * s.K), d_b(s.N);
     matmul_forward(pre.data(), in.data(), w.data(), b.data(), s.M, s.K, s.N);
     activation_backward(d_pre.data(), r.data(), pre.data(), s.M * s.N, act);
@@ -206,11 +200,11 @@ TEST(LayerNormBackward, MatchesScalarOnOddShapes) {
   std::mt19937 rng(31);
   for (int64_t C : {1, 7, 33, 64, 65, 384, 1000}) {
     for (int64_t N : {1, 13}) {
-      auto x = random_vec(N * C, rng, 2.0f), w = random_vec(C, rng), bias = random_vec(C, rng);
-      auto d_out = random_vec(N * C, rng);
+      auto x = test::random_normal(N * C, rng, 2.0f), w = test::random_normal(C, rng), bias = test::random_normal(C, rng);
+      auto d_out = test::random_normal(N * C, rng);
       std::vector<float> out(N * C), mean(N), rstd(N);
       layer_norm_forward(out.data(), mean.data(), rstd.data(), x.data(), nullptr, w.data(), bias.data(), N, C, 1e-12f);
-      auto dw_fast = random_vec(C, rng), db_fast = random_vec(C, rng);
+      auto dw_fast = test::random_normal(C, rng), db_fast = test::random_normal(C, rng);
       auto dw_ref = dw_fast, db_ref = db_fast;
       std::vector<float> di_fast(N * C, 3.0f), di_ref(N * C, -3.0f);
       layer_norm_backward(di_fast.data(), dw_fast.data(), db_fast.data(), d_out.data(), x.data(), mean.data(),
@@ -244,8 +238,8 @@ TEST(LayerNormBackward, MatchesFiniteDifferencesThroughTheResidualSum) {
   };
   for (NC s : {NC{3, 7}, NC{5, 65}}) {
     const int64_t N = s.N, C = s.C;
-    auto a = random_vec(N * C, rng), b = random_vec(N * C, rng), w = random_vec(C, rng), bias = random_vec(C, rng);
-    auto r = random_vec(N * C, rng);
+    auto a = test::random_normal(N * C, rng), b = test::random_normal(N * C, rng), w = test::random_normal(C, rng), bias = test::random_normal(C, rng);
+    auto r = test::random_normal(N * C, rng);
     const float eps = 1e-5f;
     std::vector<float> out(N * C), mean(N), rstd(N), x(N * C);
     auto loss = [&] {
@@ -267,7 +261,7 @@ TEST(LayerNormBackward, MatchesFiniteDifferencesThroughTheResidualSum) {
 TEST(LayerNormBackward, AccumulatesWeightGradsAndWritesInputGrad) {
   std::mt19937 rng(33);
   const int64_t N = 9, C = 65;
-  auto x = random_vec(N * C, rng), w = random_vec(C, rng), bias = random_vec(C, rng), d_out = random_vec(N * C, rng);
+  auto x = test::random_normal(N * C, rng), w = test::random_normal(C, rng), bias = test::random_normal(C, rng), d_out = test::random_normal(N * C, rng);
   std::vector<float> out(N * C), mean(N), rstd(N), d_in(N * C, 5.0f), d_w(C), d_b(C);
   layer_norm_forward(out.data(), mean.data(), rstd.data(), x.data(), nullptr, w.data(), bias.data(), N, C, 1e-12f);
   layer_norm_backward(d_in.data(), d_w.data(), d_b.data(), d_out.data(), x.data(), mean.data(), rstd.data(), w.data(), N, C);
@@ -300,9 +294,9 @@ TEST(EmbeddingBackward, MatchesScalarBitForBitWithRepeatedIds) {
       const int64_t N = 50;
       EmbeddingBatch batch(N, rng);
       const int32_t* type_ids = variant == 1 ? nullptr : batch.type_ids.data();
-      auto d_out = random_vec(N * H, rng);
-      auto word_fast = random_vec(batch.vocab * H, rng), pos_fast = random_vec(batch.positions * H, rng),
-           type_fast = random_vec(batch.types * H, rng);
+      auto d_out = test::random_normal(N * H, rng);
+      auto word_fast = test::random_normal(batch.vocab * H, rng), pos_fast = test::random_normal(batch.positions * H, rng),
+           type_fast = test::random_normal(batch.types * H, rng);
       auto word_ref = word_fast, pos_ref = pos_fast, type_ref = type_fast;
       float* d_word_fast = variant == 2 ? nullptr : word_fast.data();
       float* d_word_ref = variant == 2 ? nullptr : word_ref.data();
@@ -321,8 +315,8 @@ TEST(EmbeddingBackward, MatchesFiniteDifferencesWithRepeatedIds) {
   std::mt19937 rng(42);
   const int64_t N = 9, H = 7;
   EmbeddingBatch batch(N, rng);
-  auto word = random_vec(batch.vocab * H, rng), pos = random_vec(batch.positions * H, rng),
-       type = random_vec(batch.types * H, rng), r = random_vec(N * H, rng);
+  auto word = test::random_normal(batch.vocab * H, rng), pos = test::random_normal(batch.positions * H, rng),
+       type = test::random_normal(batch.types * H, rng), r = test::random_normal(N * H, rng);
   std::vector<float> out(N * H);
   auto loss = [&] {
     embedding_forward(out.data(), batch.ids.data(), batch.pos_ids.data(), batch.type_ids.data(), word.data(),
@@ -343,7 +337,7 @@ TEST(EmbeddingBackward, Accumulates) {
   std::mt19937 rng(43);
   const int64_t N = 20, H = 33;
   EmbeddingBatch batch(N, rng);
-  auto d_out = random_vec(N * H, rng);
+  auto d_out = test::random_normal(N * H, rng);
   std::vector<float> d_word(batch.vocab * H), d_pos(batch.positions * H), d_type(batch.types * H);
   auto run = [&] {
     embedding_backward(d_word.data(), d_pos.data(), d_type.data(), d_out.data(), batch.ids.data(),

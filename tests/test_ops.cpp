@@ -11,16 +11,10 @@
 #include "ops/layer_norm.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
+#include "test_util.h"
 
 namespace embtune {
 namespace {
-
-std::vector<float> random_vec(size_t n, std::mt19937& rng, float scale = 1.0f) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -35,7 +29,7 @@ TEST(Matmul, MatchesScalarOnOddShapes) {
   for (Shape s : {Shape{1, 1, 1}, Shape{3, 7, 5}, Shape{17, 33, 65}, Shape{129, 384, 97}, Shape{64, 1536, 384}}) {
     for (Activation act : {Activation::None, Activation::Gelu, Activation::Tanh, Activation::Relu, Activation::Sigmoid}) {
       for (bool bias : {false, true}) {
-        auto in = random_vec(s.M * s.K, rng), w = random_vec(s.N * s.K, rng, 0.05f), b = random_vec(s.N, rng);
+        auto in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng, 0.05f), b = test::random_normal(s.N, rng);
         std::vector<float> fast(s.M * s.N), ref(s.M * s.N);
         matmul_forward(fast.data(), in.data(), w.data(), bias ? b.data() : nullptr, s.M, s.K, s.N, act);
         matmul_forward_scalar(ref.data(), in.data(), w.data(), bias ? b.data() : nullptr, s.M, s.K, s.N, act);
@@ -48,7 +42,7 @@ TEST(Matmul, MatchesScalarOnOddShapes) {
 TEST(Activation, StandaloneMatchesScalar) {
   std::mt19937 rng(2);
   for (Activation act : {Activation::Gelu, Activation::Tanh, Activation::Relu, Activation::Sigmoid}) {
-    auto x = random_vec(1001, rng, 3.0f), y = x;
+    auto x = test::random_normal(1001, rng, 3.0f), y = x;
     activation_forward(x.data(), 1001, act);
     activation_forward_scalar(y.data(), 1001, act);
     EXPECT_LT(max_abs_diff(x, y), 1e-6f) << int(act);
@@ -59,7 +53,7 @@ TEST(LayerNorm, MatchesScalarWithAndWithoutResidual) {
   std::mt19937 rng(3);
   for (int64_t C : {1, 7, 64, 384, 1000}) {
     const int64_t N = 13;
-    auto a = random_vec(N * C, rng, 2.0f), b = random_vec(N * C, rng), w = random_vec(C, rng), bias = random_vec(C, rng);
+    auto a = test::random_normal(N * C, rng, 2.0f), b = test::random_normal(N * C, rng), w = test::random_normal(C, rng), bias = test::random_normal(C, rng);
     for (bool res : {false, true}) {
       std::vector<float> fast(N * C), ref(N * C), m1(N), r1(N), m2(N), r2(N);
       layer_norm_forward(fast.data(), m1.data(), r1.data(), a.data(), res ? b.data() : nullptr, w.data(), bias.data(), N, C, 1e-12f);
@@ -98,7 +92,7 @@ TEST(Attention, MatchesScalarOnRaggedSequences) {
     std::vector<int32_t> cu{0};
     for (int len : {1, 2, 7, 31, 64, 130}) cu.push_back(cu.back() + len);
     const int64_t N = cu.back(), S = static_cast<int64_t>(cu.size()) - 1;
-    auto q = random_vec(N * H, rng), k = random_vec(N * H, rng), v = random_vec(N * H, rng);
+    auto q = test::random_normal(N * H, rng), k = test::random_normal(N * H, rng), v = test::random_normal(N * H, rng);
     std::vector<float> fast(N * H), ref(N * H);
     attention_forward(fast.data(), q.data(), k.data(), v.data(), cu.data(), S, H, heads);
     attention_forward_scalar(ref.data(), q.data(), k.data(), v.data(), cu.data(), S, H, heads);
@@ -111,7 +105,7 @@ TEST(Attention, SequencesDoNotSeeEachOther) {
   std::mt19937 rng(5);
   const int64_t H = 16, heads = 2;
   std::vector<int32_t> cu{0, 5, 12};
-  auto q = random_vec(12 * H, rng), k = random_vec(12 * H, rng), v = random_vec(12 * H, rng);
+  auto q = test::random_normal(12 * H, rng), k = test::random_normal(12 * H, rng), v = test::random_normal(12 * H, rng);
   std::vector<float> a(12 * H), b(12 * H);
   attention_forward(a.data(), q.data(), k.data(), v.data(), cu.data(), 2, H, heads);
   for (int64_t i = 5 * H; i < 12 * H; i++) k[i] += 1.0f, v[i] -= 2.0f;
@@ -127,7 +121,7 @@ TEST(Pooling, AllModesMatchScalarWithPromptSkip) {
   const int64_t H = 19;
   std::vector<int32_t> cu{0, 1, 4, 20, 21};
   std::vector<int32_t> skip{0, 2, 5, 3};  // the last one skips past its end: pools to zeros
-  auto x = random_vec(21 * H, rng);
+  auto x = test::random_normal(21 * H, rng);
   for (PoolingMode m : {PoolingMode::Cls, PoolingMode::Mean, PoolingMode::Max, PoolingMode::MeanSqrtLen, PoolingMode::LastToken}) {
     for (bool use_skip : {false, true}) {
       std::vector<float> fast(4 * H), ref(4 * H);

@@ -109,6 +109,13 @@ std::string sh_quote(const std::string& s) {
   return o + "'";
 }
 
+std::vector<float> random_normal(size_t n, std::mt19937& rng, float scale) {
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;

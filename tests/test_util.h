@@ -2,6 +2,7 @@
 // directories, running the embtune binary and reference scripts. Not a test framework.
 #pragma once
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ struct CommandResult {
 CommandResult run_command(const std::string& cmd);
 // Shell-quotes one argument.
 std::string sh_quote(const std::string& s);
+
+// n values drawn from normal(0, scale).
+std::vector<float> random_normal(size_t n, std::mt19937& rng, float scale = 1.0f);
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& content);

@@ -84,6 +84,27 @@ void values_block(float* const* orows, const float* p, int64_t Tp, int64_t T, co
   }
 }
 
+// o_r = Σ_j p[r][j] · v_j for R rows: the register-blocked kernel when D is a multiple of 16,
+// a plain loop for other head sizes.
+template <int R>
+void weighted_rows(float* const* orows, const float* p, int64_t Tp, int64_t T, const float* v, int64_t stride,
+                   int64_t D) {
+  if (D % kColBlock == 0) {
+    values_block<R>(orows, p, Tp, T, v, stride, D);
+    return;
+  }
+  for (int r = 0; r < R; r++) {
+    float* o = orows[r];
+    for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
+    for (int64_t j = 0; j < T; j++) {
+      const float pj = p[r * Tp + j];
+      const float* vj = v + j * stride;
+#pragma omp simd
+      for (int64_t d = 0; d < D; d++) o[d] += pj * vj[d];
+    }
+  }
+}
+
 // Softmax of row[0..T) in place, normalised; entries T..Tp are left as they are (unused).
 void softmax_row(float* row, int64_t T) {
   float mx = row[0];
@@ -111,20 +132,7 @@ void attention_rows(float* out, const float* q, const float* v, const float* kt,
   }
   scores_block<R>(scores, Tp, qrows, kt, D, scale);
   for (int r = 0; r < R; r++) softmax_row(scores + r * Tp, T);
-  if (D % kColBlock == 0) {
-    values_block<R>(orows, scores, Tp, T, v, H, D);
-    return;
-  }
-  for (int r = 0; r < R; r++) {  // head sizes that are not a multiple of 16
-    float* o = orows[r];
-    for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
-    for (int64_t j = 0; j < T; j++) {
-      const float pj = scores[r * Tp + j];
-      const float* vj = v + j * H;
-#pragma omp simd
-      for (int64_t d = 0; d < D; d++) o[d] += pj * vj[d];
-    }
-  }
+  weighted_rows<R>(orows, scores, Tp, T, v, H, D);
 }
 
 // Gradients for rows [i0, i0 + R) of one (sequence, head) block: writes those rows of d_q and
@@ -155,20 +163,7 @@ void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* 
 #pragma omp simd
     for (int64_t j = 0; j < T; j++) ds[j] = pr[j] * (ds[j] - dot) * scale;
   }
-  if (D % kColBlock == 0) {
-    values_block<R>(dqrows, dp, Tp, T, k, H, D);  // dQ = dS K
-  } else {
-    for (int r = 0; r < R; r++) {
-      float* o = dqrows[r];
-      for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
-      for (int64_t j = 0; j < T; j++) {
-        const float sj = dp[r * Tp + j];
-        const float* kj = k + j * H;
-#pragma omp simd
-        for (int64_t d = 0; d < D; d++) o[d] += sj * kj[d];
-      }
-    }
-  }
+  weighted_rows<R>(dqrows, dp, Tp, T, k, H, D);  // dQ = dS K
   for (int64_t j = 0; j < T; j++) {  // dK += dSᵀ Q, dV += Pᵀ dO
     float* dkj = dk + j * D;
     float* dvj = dv + j * D;
