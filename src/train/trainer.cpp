@@ -8,15 +8,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <unordered_set>
 
 #include "core/file.h"
 #include "core/progress.h"
+#include "data/batching.h"
 #include "data/training_data.h"
 #include "model/sentence_encoder.h"
 #include "train/adamw.h"
@@ -28,34 +27,6 @@ namespace embtune {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Batches of row indices in which no text appears twice (so that no text is its own in-batch
-// negative), as sentence-transformers' NoDuplicatesBatchSampler: a row whose text is already in
-// the batch waits for a later batch, keeping its place in the order.
-std::vector<std::vector<int64_t>> make_batches(const std::vector<int64_t>& order, const std::vector<std::vector<size_t>>& hashes,
-                                               int64_t batch_size) {
-  std::vector<std::vector<int64_t>> batches;
-  std::deque<int64_t> pending(order.begin(), order.end());
-  while (!pending.empty()) {
-    std::vector<int64_t> batch, deferred;
-    std::unordered_set<size_t> seen;
-    while (!pending.empty() && static_cast<int64_t>(batch.size()) < batch_size) {
-      const int64_t row = pending.front();
-      pending.pop_front();
-      bool clash = false;
-      for (size_t h : hashes[row]) clash = clash || seen.count(h);
-      if (clash) {
-        deferred.push_back(row);
-        continue;
-      }
-      for (size_t h : hashes[row]) seen.insert(h);
-      batch.push_back(row);
-    }
-    pending.insert(pending.begin(), deferred.begin(), deferred.end());
-    batches.push_back(std::move(batch));
-  }
-  return batches;
-}
 
 // Everything of the base directory but its weights, which the run writes anew.
 Status copy_model_files(const std::string& from, const std::string& to) {
@@ -148,7 +119,7 @@ Status train_run(const TrainOptions& opt) {
   for (int64_t r = 0; r < rows; r++) order[r] = r;
   auto epoch_batches = [&]() {
     if (opt.shuffle) std::shuffle(order.begin(), order.end(), rng);
-    return make_batches(order, hashes, opt.batch_size);
+    return batches_without_duplicates(order, hashes, opt.batch_size);
   };
   std::vector<std::vector<int64_t>> batches = epoch_batches();
   const int64_t steps_per_epoch = static_cast<int64_t>(batches.size());
@@ -186,7 +157,8 @@ Status train_run(const TrainOptions& opt) {
   PackedBatch anchors, candidates;
   int64_t epoch = 0, in_epoch = 0;
   for (int64_t step = 0; step < total; step++) {
-    if (in_epoch == steps_per_epoch) {
+    // Deferred duplicates can change the number of batches from one shuffle to the next.
+    if (in_epoch == static_cast<int64_t>(batches.size())) {
       batches = epoch_batches();
       epoch++;
       in_epoch = 0;
@@ -215,7 +187,7 @@ Status train_run(const TrainOptions& opt) {
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const int64_t ntok = anchors.num_tokens() + candidates.num_tokens();
     nlohmann::json line = {{"step", step + 1},
-                           {"epoch", epoch + static_cast<double>(in_epoch) / steps_per_epoch},
+                           {"epoch", epoch + static_cast<double>(in_epoch) / static_cast<double>(batches.size())},
                            {"loss", loss},
                            {"lr", lr},
                            {"grad_norm", grad_norm},

@@ -1,0 +1,36 @@
+// Duplicate-free batching for contrastive training.
+// Not a random sampler: given the same order, it always cuts the same batches.
+#include "data/batching.h"
+
+#include <deque>
+#include <unordered_set>
+
+namespace embtune {
+
+std::vector<std::vector<int64_t>> batches_without_duplicates(const std::vector<int64_t>& order,
+                                                             const std::vector<std::vector<size_t>>& hashes,
+                                                             int64_t batch_size) {
+  std::vector<std::vector<int64_t>> batches;
+  std::deque<int64_t> pending(order.begin(), order.end());
+  while (!pending.empty()) {
+    std::vector<int64_t> batch, deferred;
+    std::unordered_set<size_t> seen;
+    while (!pending.empty() && static_cast<int64_t>(batch.size()) < batch_size) {
+      const int64_t row = pending.front();
+      pending.pop_front();
+      bool clash = false;
+      for (size_t h : hashes[row]) clash = clash || seen.count(h);
+      if (clash) {
+        deferred.push_back(row);
+        continue;
+      }
+      for (size_t h : hashes[row]) seen.insert(h);
+      batch.push_back(row);
+    }
+    pending.insert(pending.begin(), deferred.begin(), deferred.end());
+    batches.push_back(std::move(batch));
+  }
+  return batches;
+}
+
+}  // namespace embtune
