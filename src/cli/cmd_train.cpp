@@ -36,6 +36,11 @@ void add_train_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--prompt-text", a->prompt_text, "Literal prompt prepended to the anchors (wins over --prompt)")
       ->each([a](const std::string&) { a->has_prompt_text = true; });
   sub->add_flag("--json", a->json_log, "Print each step's log line (JSON) on stdout");
+  sub->add_option("--save-steps", a->save_steps, "Write a checkpoint every N steps to OUT.checkpoints/checkpoint-N")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--resume", a->resume, "Continue exactly from the latest checkpoint in OUT.checkpoints/");
+  sub->add_option("--stop-after", a->stop_after, "Checkpoint and stop after N steps of this run (split a long run)")
+      ->check(CLI::NonNegativeNumber);
   on_parsed(sub, [a, &g]() {
     a->quiet = g.quiet;
     Status s = train_run(*a);

@@ -15,6 +15,8 @@
 
 #include "core/file.h"
 #include "core/progress.h"
+#include "io/safetensors.h"
+#include "io/st_dir.h"
 #include "data/batching.h"
 #include "data/training_data.h"
 #include "model/sentence_encoder.h"
@@ -47,6 +49,80 @@ Status copy_model_files(const std::string& from, const std::string& to) {
   }
   if (ec) return make_error("%s: cannot copy the model files to %s: %s", from.c_str(), to.c_str(), ec.message().c_str());
   return Status::ok_status();
+}
+
+// What must be equal for a checkpoint to continue this run exactly.
+nlohmann::json run_identity(const TrainOptions& o, int64_t rows, int64_t total) {
+  return {{"train", o.train}, {"rows", rows}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"shuffle", o.shuffle},
+          {"total_steps", total}, {"lr", o.lr}, {"scheduler", o.scheduler}, {"warmup", o.warmup},
+          {"weight_decay", o.weight_decay}, {"max_grad_norm", o.max_grad_norm}, {"scale", o.scale},
+          {"symmetric", o.symmetric}};
+}
+
+std::string checkpoints_dir(const TrainOptions& o) { return o.out + ".checkpoints"; }
+
+// checkpoint-N: model.safetensors, optimizer.safetensors (AdamW moments), trainer_state.json and
+// the log so far; written beside its final name and renamed, so a crash or kill mid-write
+// leaves the previous checkpoints whole.
+Status save_checkpoint(const TrainOptions& o, const BertModel& model, const std::vector<float>& m,
+                       const std::vector<float>& v, const nlohmann::json& state, const std::string& log) {
+  const std::string final_dir = checkpoints_dir(o) + "/checkpoint-" + std::to_string(state["step"].get<int64_t>());
+  const std::string tmp = final_dir + ".tmp-" + std::to_string(getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return make_error("%s: cannot create directory: %s", tmp.c_str(), ec.message().c_str());
+  ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", DType::F32));
+  std::vector<TensorToWrite> moments;
+  for (const ParamInfo& p : model.layout()) {
+    moments.push_back({"exp_avg." + p.name, p.shape, m.data() + p.offset, DType::F32});
+    moments.push_back({"exp_avg_sq." + p.name, p.shape, v.data() + p.offset, DType::F32});
+  }
+  ET_RETURN_IF_ERROR(safetensors_write(tmp + "/optimizer.safetensors", moments));
+  ET_RETURN_IF_ERROR(write_json_file(tmp + "/trainer_state.json", state));
+  AtomicFile f;
+  ET_RETURN_IF_ERROR(f.open(tmp + "/training_log.jsonl"));
+  ET_RETURN_IF_ERROR(f.write(log));
+  ET_RETURN_IF_ERROR(f.commit());
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp, final_dir, ec);
+  if (ec) return make_error("%s: cannot move the checkpoint into place: %s", final_dir.c_str(), ec.message().c_str());
+  return Status::ok_status();
+}
+
+// The checkpoint-N with the largest N, or "" when there is none.
+std::string latest_checkpoint(const TrainOptions& o) {
+  std::error_code ec;
+  std::string best;
+  long best_step = -1;
+  for (auto& e : fs::directory_iterator(checkpoints_dir(o), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("checkpoint-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+    char* end = nullptr;
+    const long step = std::strtol(name.c_str() + 11, &end, 10);
+    if (*end == '\0' && step > best_step) best_step = step, best = e.path().string();
+  }
+  return best;
+}
+
+Status load_checkpoint(const std::string& dir, BertModel* model, std::vector<float>* m, std::vector<float>* v,
+                       nlohmann::json* state, std::string* log) {
+  ET_RETURN_IF_ERROR(read_json_file(dir + "/trainer_state.json", state));
+  SafetensorsSet weights;
+  ET_RETURN_IF_ERROR(weights.open(dir + "/model.safetensors"));
+  const BertConfig cfg = model->config();
+  ET_RETURN_IF_ERROR(model->load(cfg, weights));
+  SafetensorsFile moments;
+  ET_RETURN_IF_ERROR(moments.open(dir + "/optimizer.safetensors"));
+  for (const ParamInfo& p : model->layout()) {
+    for (auto [prefix, dst] : {std::pair<const char*, std::vector<float>*>{"exp_avg.", m}, {"exp_avg_sq.", v}}) {
+      const TensorView* t = moments.find(prefix + p.name);
+      if (!t || t->shape != p.shape)
+        return make_error("%s/optimizer.safetensors: missing or misshapen \"%s%s\"", dir.c_str(), prefix, p.name.c_str());
+      ET_RETURN_IF_ERROR(tensor_to_f32(*t, dst->data() + p.offset));
+    }
+  }
+  return read_file(dir + "/training_log.jsonl", log);
 }
 
 Status check_options(const TrainOptions& o) {
@@ -152,11 +228,32 @@ Status train_run(const TrainOptions& opt) {
   std::vector<float> grads(n), m(n, 0.0f), v(n, 0.0f);
   AdamWConfig acfg;
   acfg.weight_decay = opt.weight_decay;
+  const nlohmann::json identity = run_identity(opt, rows, total);
+  int64_t start = 0, epoch = 0, in_epoch = 0;
+  std::string log_text;
+  if (opt.resume) {
+    const std::string ckpt = latest_checkpoint(opt);
+    if (ckpt.empty()) return make_error("%s: no checkpoint to resume from", checkpoints_dir(opt).c_str());
+    nlohmann::json state;
+    ET_RETURN_IF_ERROR(load_checkpoint(ckpt, &model, &m, &v, &state, &log_text));
+    for (auto& [key, value] : identity.items())
+      if (!state["run"].contains(key) || state["run"][key] != value)
+        return make_error("%s: cannot resume: \"%s\" was %s in the checkpoint and is %s now", ckpt.c_str(), key.c_str(),
+                          state["run"].value(key, nlohmann::json()).dump().c_str(), value.dump().c_str());
+    start = state["step"].get<int64_t>();
+    epoch = state["epoch"].get<int64_t>();
+    in_epoch = state["in_epoch"].get<int64_t>();
+    // The shuffles are replayed from the seed, so the RNG and the epoch's batches are exactly
+    // those of the interrupted run.
+    for (int64_t e = 0; e < epoch; e++) batches = epoch_batches();
+    if (!opt.quiet) std::fprintf(stderr, "train: resuming from %s (step %lld of %lld)\n", ckpt.c_str(), (long long)start, (long long)total);
+  }
+  std::fputs(log_text.c_str(), log);
   ContrastiveScratch scratch;
   Progress bar("train", total, "steps", !opt.quiet);
   PackedBatch anchors, candidates;
-  int64_t epoch = 0, in_epoch = 0;
-  for (int64_t step = 0; step < total; step++) {
+  bar.update(start);
+  for (int64_t step = start; step < total; step++) {
     // Deferred duplicates can change the number of batches from one shuffle to the next.
     if (in_epoch == static_cast<int64_t>(batches.size())) {
       batches = epoch_batches();
@@ -196,8 +293,19 @@ Status train_run(const TrainOptions& opt) {
     const std::string text = line.dump() + "\n";
     std::fputs(text.c_str(), log);
     std::fflush(log);
+    log_text += text;
     if (opt.json_log) std::fputs(text.c_str(), stdout);
     bar.update(step + 1);
+    const bool stop = opt.stop_after > 0 && step + 1 - start == opt.stop_after && step + 1 < total;
+    if (stop || (opt.save_steps > 0 && (step + 1) % opt.save_steps == 0)) {
+      const nlohmann::json state = {{"step", step + 1}, {"epoch", epoch}, {"in_epoch", in_epoch}, {"run", identity}};
+      ET_RETURN_IF_ERROR(save_checkpoint(opt, model, m, v, state, log_text));
+    }
+    if (stop) {
+      if (!opt.quiet)
+        std::fprintf(stderr, "train: stopped after step %lld; continue with --resume\n", (long long)step + 1);
+      return Status::ok_status();
+    }
   }
   bar.finish();
   ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", DType::F32));

@@ -1,6 +1,7 @@
 // `embtune train`'s engine: reads training rows, tokenizes them as sentence-transformers does,
 // runs MNRL + AdamW with a warmup schedule and clipping, logs every step, and writes a complete
-// sentence-transformers directory. Not yet: dropout, bf16, checkpoints and resume, other losses.
+// sentence-transformers directory; checkpoints and exact resume. Not yet: dropout, bf16, other
+// losses.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,9 @@ struct TrainOptions {
   std::string prompt;       // prompt name for the anchors (from the model's prompts)
   std::string prompt_text;  // literal anchor prompt; wins over prompt
   bool has_prompt_text = false;
+  int64_t save_steps = 0;   // > 0: a checkpoint every this many steps, in <out>.checkpoints/
+  bool resume = false;      // continue from the latest checkpoint in <out>.checkpoints/
+  int64_t stop_after = 0;   // > 0: checkpoint and stop after this many steps of this run
   bool quiet = false;
   bool json_log = false;    // also print each step's log line on stdout
 };

@@ -1,0 +1,114 @@
+// Checkpoints and resume: a run split in two ends with the very same weights as an unbroken one;
+// a killed run leaves only whole checkpoints, and resuming from them finishes the run; a resume
+// with other settings is refused. Not the maths of a step (test_train_parity.cpp).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors.h"
+#include "test_util.h"
+
+namespace embtune {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_command;
+using test::sh_quote;
+
+class TrainResume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (test::skip_without_shared()) GTEST_SKIP();
+    auto r = run_command(bin_ + " init --config tiny --tokenizer " +
+                         sh_quote(test::shared_dir() + "/data/tokenizers/sentence-transformers__all-MiniLM-L6-v2") +
+                         " --out " + sh_quote(tmp_.file("base")) + " --quiet");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const char* words[] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu"};
+    std::string data;
+    for (int i = 0; i < 14; i++) {
+      std::string a = std::string(words[i % 12]) + " " + words[(i * 5 + 1) % 12];
+      std::string p = std::string(words[(i * 7 + 3) % 12]) + " " + words[(i + 4) % 12] + " " + words[i % 12] + " " + std::to_string(i);
+      data += nlohmann::json({{"anchor", a + " " + std::to_string(i)}, {"positive", p}}).dump() + "\n";
+    }
+    test::write_text(tmp_.file("train.jsonl"), data);
+  }
+  std::string train(const std::string& out, const std::string& extra) {
+    return bin_ + " train --model " + sh_quote(tmp_.file("base")) + " --train " + sh_quote(tmp_.file("train.jsonl")) +
+           " --out " + sh_quote(out) + " --batch-size 4 --quiet " + extra;
+  }
+  test::TempDir tmp_;
+  std::string bin_ = sh_quote(test::embtune_bin());
+};
+
+TEST_F(TrainResume, SplitRunEqualsUnbrokenRunBitForBit) {
+  // Shuffled, warmup and decay, so that the RNG, the schedule and the moments must all resume.
+  const std::string flags = "--max-steps 20 --warmup 3 --scheduler linear --weight-decay 0.01 --seed 7";
+  auto r = run_command(train(tmp_.file("whole"), flags));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = run_command(train(tmp_.file("split"), flags + " --save-steps 4 --stop-after 10"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_.file("split"))) << "a stopped run must not write the model";
+  EXPECT_TRUE(fs::exists(tmp_.file("split.checkpoints/checkpoint-10/optimizer.safetensors")));
+  r = run_command(train(tmp_.file("split"), flags + " --save-steps 4 --resume"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(test::read_text(tmp_.file("whole/model.safetensors")), test::read_text(tmp_.file("split/model.safetensors")));
+  // The log is whole too: the same 20 losses, in order.
+  auto losses = [](const std::string& log) {
+    std::vector<double> v;
+    for (size_t pos = 0; pos < log.size();) {
+      size_t nl = log.find('\n', pos);
+      v.push_back(nlohmann::json::parse(log.substr(pos, nl - pos))["loss"].get<double>());
+      pos = nl + 1;
+    }
+    return v;
+  };
+  auto a = losses(test::read_text(tmp_.file("whole/training_log.jsonl")));
+  auto b = losses(test::read_text(tmp_.file("split/training_log.jsonl")));
+  EXPECT_EQ(a.size(), 20u);
+  EXPECT_EQ(a, b);
+}
+
+TEST_F(TrainResume, ResumeWithOtherSettingsIsRefused) {
+  auto r = run_command(train(tmp_.file("m"), "--max-steps 8 --stop-after 4"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = run_command(train(tmp_.file("m"), "--max-steps 8 --resume --lr 1e-3"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("cannot resume"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lr"), std::string::npos) << r.out;
+  r = run_command(train(tmp_.file("none"), "--max-steps 8 --resume"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("no checkpoint"), std::string::npos) << r.out;
+}
+
+TEST_F(TrainResume, KilledRunLeavesWholeCheckpointsAndResumes) {
+  const std::string out = tmp_.file("k");
+  // Checkpoint every step and kill -9 at some point after the third one: whatever was being
+  // written then, every checkpoint directory present must be complete.
+  const std::string script = train(out, "--max-steps 200 --save-steps 1") + " & pid=$!; i=0; while [ ! -d " +
+                             sh_quote(out + ".checkpoints/checkpoint-3") + " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+                             "sleep 0.37; kill -9 $pid; wait $pid; echo killed";
+  auto r = run_command(script);
+  ASSERT_NE(r.out.find("killed"), std::string::npos) << r.out;
+  int whole = 0;
+  for (auto& e : fs::directory_iterator(out + ".checkpoints")) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp") != std::string::npos) continue;  // the interrupted write, never renamed
+    nlohmann::json state;
+    ASSERT_NO_THROW(state = nlohmann::json::parse(test::read_text(e.path() / "trainer_state.json"))) << name;
+    EXPECT_EQ("checkpoint-" + std::to_string(state["step"].get<int>()), name);
+    SafetensorsFile w, o;
+    EXPECT_TRUE(w.open((e.path() / "model.safetensors").string()).ok()) << name;
+    EXPECT_TRUE(o.open((e.path() / "optimizer.safetensors").string()).ok()) << name;
+    whole++;
+  }
+  EXPECT_GE(whole, 3);
+  EXPECT_FALSE(fs::exists(out));
+  // Resuming finishes the run (a shorter one would be refused: the step count is part of it).
+  r = run_command(train(out, "--max-steps 200 --save-steps 100 --resume"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(out + "/model.safetensors"));
+}
+
+}  // namespace
+}  // namespace embtune
