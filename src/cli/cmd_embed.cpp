@@ -1,16 +1,12 @@
 // `embtune embed`: texts in (lines or JSONL), embeddings out (.npy float32 or JSONL arrays).
 // Not a server (that is `serve`, later): one file in, one file out, nothing partial on error.
 #include <charconv>
-#include <chrono>
 #include <cstdio>
-#include <memory>
 
 #include "cli/commands.h"
 #include "core/file.h"
-#include "core/progress.h"
+#include "core/strings.h"
 #include "io/npy.h"
-#include "io/text_input.h"
-#include "model/sentence_encoder.h"
 
 namespace embtune::cli {
 
@@ -21,10 +17,6 @@ struct EmbedArgs {
   bool prompt_text_set = false, allow_empty = false;
   int64_t batch_tokens = 8192;
 };
-
-bool ends_with(const std::string& s, const std::string& x) {
-  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
-}
 
 Status write_jsonl(const std::string& path, const std::vector<float>& e, int64_t rows, int64_t dim) {
   AtomicFile f;
@@ -54,28 +46,18 @@ int run_embed(const EmbedArgs& a, const GlobalOptions& g) {
   in.format = a.format;
   in.field = a.field;
   in.allow_empty = a.allow_empty;
-  std::vector<std::string> texts;
-  Status s = read_texts(a.input, in, &texts);
-  if (!s.ok()) return report_error("embed", s);
-  std::unique_ptr<SentenceEncoder> enc;
-  s = SentenceEncoder::load(a.model, &enc);
-  if (!s.ok()) return report_error("embed", s);
-
   EmbedOptions eo;
   eo.prompt_name = a.prompt;
   eo.prompt_text = a.prompt_text;
   eo.has_prompt_text = a.prompt_text_set;
   eo.batch_tokens = a.batch_tokens;
-  Progress bar("embed", static_cast<int64_t>(texts.size()), "texts", !g.quiet);
-  eo.progress = [&bar](int64_t done, int64_t) { bar.update(done); };
-  std::vector<float> out;
-  s = enc->embed(texts, eo, &out);
-  if (!s.ok()) return report_error("embed", s.wrap(a.input));
-  bar.finish();
-  const int64_t rows = static_cast<int64_t>(texts.size());
-  s = npy ? npy_write_f32(a.output, out.data(), rows, enc->dim()) : write_jsonl(a.output, out, rows, enc->dim());
+  EmbeddedFile f;
+  Status s = embed_input_file(a.model, a.input, in, eo, g, &f);
   if (!s.ok()) return report_error("embed", s);
-  if (!g.quiet) std::fprintf(stderr, "embed: wrote %lld x %lld embeddings to %s\n", (long long)rows, (long long)enc->dim(), a.output.c_str());
+  const int64_t rows = static_cast<int64_t>(f.texts.size()), dim = f.encoder->dim();
+  s = npy ? npy_write_f32(a.output, f.embeddings.data(), rows, dim) : write_jsonl(a.output, f.embeddings, rows, dim);
+  if (!s.ok()) return report_error("embed", s);
+  if (!g.quiet) std::fprintf(stderr, "embed: wrote %lld x %lld embeddings to %s\n", (long long)rows, (long long)dim, a.output.c_str());
   return 0;
 }
 

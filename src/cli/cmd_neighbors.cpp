@@ -7,9 +7,6 @@
 #include <numeric>
 
 #include "cli/commands.h"
-#include "core/progress.h"
-#include "io/text_input.h"
-#include "model/sentence_encoder.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
 
@@ -23,22 +20,14 @@ struct NeighborsArgs {
 };
 
 int run_neighbors(const NeighborsArgs& a, const GlobalOptions& g) {
-  TextInputOptions in;
-  std::vector<std::string> texts;
-  Status s = read_texts(a.input, in, &texts);
-  if (!s.ok()) return report_error("neighbors", s);
-  std::unique_ptr<SentenceEncoder> enc;
-  s = SentenceEncoder::load(a.model, &enc);
-  if (!s.ok()) return report_error("neighbors", s);
   EmbedOptions eo;
   eo.prompt_name = a.prompt;
-  Progress bar("embed", static_cast<int64_t>(texts.size()), "texts", !g.quiet);
-  eo.progress = [&bar](int64_t done, int64_t) { bar.update(done); };
-  std::vector<float> e;
-  s = enc->embed(texts, eo, &e);
-  if (!s.ok()) return report_error("neighbors", s.wrap(a.input));
-  bar.finish();
-  const int64_t n = static_cast<int64_t>(texts.size()), d = enc->dim();
+  EmbeddedFile f;
+  Status s = embed_input_file(a.model, a.input, TextInputOptions{}, eo, g, &f);
+  if (!s.ok()) return report_error("neighbors", s);
+  const std::vector<std::string>& texts = f.texts;
+  std::vector<float>& e = f.embeddings;
+  const int64_t n = static_cast<int64_t>(texts.size()), d = f.encoder->dim();
   l2_normalize_forward(e.data(), n, d);  // cosine, whatever the model's own normalisation
   std::vector<float> sim(n * n);       // (n, n)
   matmul_forward(sim.data(), e.data(), e.data(), nullptr, n, d, n);

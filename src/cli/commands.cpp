@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "core/progress.h"
+
 namespace embtune::cli {
 
 void on_parsed(CLI::App* sub, std::function<int()> run) {
@@ -11,6 +13,17 @@ void on_parsed(CLI::App* sub, std::function<int()> run) {
     int rc = run();
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
+}
+
+Status embed_input_file(const std::string& model, const std::string& input, const TextInputOptions& in,
+                        EmbedOptions eo, const GlobalOptions& g, EmbeddedFile* out) {
+  ET_RETURN_IF_ERROR(read_texts(input, in, &out->texts));
+  ET_RETURN_IF_ERROR(SentenceEncoder::load(model, &out->encoder));
+  Progress bar("embed", static_cast<int64_t>(out->texts.size()), "texts", !g.quiet);
+  eo.progress = [&bar](int64_t done, int64_t) { bar.update(done); };
+  ET_RETURN_IF_ERROR(out->encoder->embed(out->texts, eo, &out->embeddings).wrap(input));
+  bar.finish();
+  return Status::ok_status();
 }
 
 int report_error(const std::string& command, const Status& s) {

@@ -4,9 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
+#include "io/text_input.h"
+#include "model/sentence_encoder.h"
 
 namespace embtune::cli {
 
@@ -25,6 +29,17 @@ void add_train_command(CLI::App& app, const GlobalOptions& g);
 
 // Runs `run` when `sub` is parsed; a non-zero result becomes the process's exit code.
 void on_parsed(CLI::App* sub, std::function<int()> run);
+
+// What embed_input_file gives back: the texts, the model that embedded them, and texts x dim floats.
+struct EmbeddedFile {
+  std::vector<std::string> texts;
+  std::unique_ptr<SentenceEncoder> encoder;
+  std::vector<float> embeddings;
+};
+// Reads `input`, loads the model directory and embeds every text with a progress bar; errors
+// name the file.
+Status embed_input_file(const std::string& model, const std::string& input, const TextInputOptions& in,
+                        EmbedOptions eo, const GlobalOptions& g, EmbeddedFile* out);
 
 // Prints "embtune <command>: error: <message>" and returns the exit code for user errors (1).
 int report_error(const std::string& command, const Status& s);

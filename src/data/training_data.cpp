@@ -1,6 +1,7 @@
 // JSONL / CSV / TSV readers for training rows, with validation before training starts.
 // Not streaming: training data is read whole (it is shuffled and bucketed afterwards).
 #include "data/training_data.h"
+#include "core/strings.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,15 +13,6 @@
 namespace embtune {
 
 namespace {
-
-bool ends_with(const std::string& s, const char* x) {
-  const std::string suffix(x);
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool blank(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; });
-}
 
 // Which file columns feed the texts and the score, in order (indices into `names`).
 struct ColumnPlan {
@@ -73,7 +65,7 @@ Status check_text(const std::string& path, size_t line, const std::string& colum
   size_t bad = 0;
   if (!utf8_valid(text, &bad))
     return make_error("%s: line %zu: column \"%s\": invalid UTF-8 at byte %zu", path.c_str(), line, column.c_str(), bad + 1);
-  if (blank(text)) return make_error("%s: line %zu: column \"%s\" is empty", path.c_str(), line, column.c_str());
+  if (is_blank(text)) return make_error("%s: line %zu: column \"%s\" is empty", path.c_str(), line, column.c_str());
   return Status::ok_status();
 }
 
@@ -95,7 +87,7 @@ Status read_jsonl(const std::string& path, const std::string& data, const Traini
     std::string text = data.substr(pos, nl - pos);
     pos = nl + 1;
     line++;
-    if (blank(text)) return make_error("%s: line %zu: empty line (each line must be a JSON object)", path.c_str(), line);
+    if (is_blank(text)) return make_error("%s: line %zu: empty line (each line must be a JSON object)", path.c_str(), line);
     size_t bad = 0;
     if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad + 1);
     nlohmann::ordered_json j;
@@ -230,7 +222,7 @@ Status training_data_read(const std::string& path, const TrainingDataOptions& op
   }
   std::string data;
   ET_RETURN_IF_ERROR(read_file(path, &data));
-  if (data.empty() || blank(data)) return make_error("%s: the file is empty", path.c_str());
+  if (data.empty() || is_blank(data)) return make_error("%s: the file is empty", path.c_str());
   if (data.back() == '\n') data.pop_back();  // a final newline ends the last record, it does not start one
   if (!data.empty() && data.back() == '\r') data.pop_back();
   TrainingData d;

@@ -1,6 +1,7 @@
 // safetensors reader (mmap + the same validation as the Rust safetensors crate) and atomic writer.
 // Not a model loader and not a general JSON layer: tensor meaning and config files live elsewhere.
 #include "io/safetensors.h"
+#include "core/strings.h"
 
 #include <algorithm>
 #include <bit>
@@ -176,11 +177,6 @@ Status check_coverage(const std::string& path, std::vector<ParsedTensor>* tensor
         static_cast<unsigned long long>(covered), static_cast<unsigned long long>(buffer_size));
   }
   return Status::ok_status();
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string dir_of(const std::string& path) {

@@ -1,6 +1,7 @@
 // Line-oriented text and JSONL input with UTF-8 validation.
 // Not streaming: inputs are read whole (embedding needs them all for length sorting anyway).
 #include "io/text_input.h"
+#include "core/strings.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,17 +11,6 @@
 namespace embtune {
 
 namespace {
-
-bool ends_with(const std::string& s, const char* suffix) {
-  std::string x(suffix);
-  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
-}
-
-bool blank(const std::string& s) {
-  for (char c : s)
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\v' && c != '\f') return false;
-  return true;
-}
 
 }  // namespace
 
@@ -45,7 +35,7 @@ Status read_texts(const std::string& path, const TextInputOptions& opt, std::vec
     if (!utf8_valid(line, &bad))
       return make_error("%s: line %zu: invalid UTF-8 at byte %zu of the line", path.c_str(), line_no, bad + 1);
     if (fmt == "jsonl") {
-      if (blank(line)) return make_error("%s: line %zu: empty line (each line must be a JSON object)", path.c_str(), line_no);
+      if (is_blank(line)) return make_error("%s: line %zu: empty line (each line must be a JSON object)", path.c_str(), line_no);
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
@@ -61,7 +51,7 @@ Status read_texts(const std::string& path, const TextInputOptions& opt, std::vec
         return make_error("%s: line %zu: field \"%s\" must be a string", path.c_str(), line_no, opt.field.c_str());
       line = it->get<std::string>();
     }
-    if (!opt.allow_empty && blank(line))
+    if (!opt.allow_empty && is_blank(line))
       return make_error("%s: line %zu: empty text (remove the line, or pass --allow-empty to embed it)", path.c_str(),
                         line_no);
     texts.push_back(std::move(line));

@@ -2,6 +2,8 @@
 // forward and backward passes composed from ops/. Not pooling, losses or the optimizer.
 #include "model/bert.h"
 
+#include "core/strings.h"
+
 #include <cmath>
 #include <random>
 
@@ -160,7 +162,7 @@ void BertModel::init_random(const BertConfig& c, uint64_t seed) {
   for (const ParamInfo& p : layout_) {
     float* d = params_.data() + p.offset;
     const bool ln = p.name.find("LayerNorm") != std::string::npos;
-    const bool bias = p.name.size() >= 4 && p.name.compare(p.name.size() - 4, 4, "bias") == 0;
+    const bool bias = ends_with(p.name, "bias");
     for (int64_t i = 0; i < p.numel; i++) d[i] = ln ? (bias ? 0.0f : 1.0f) : normal(rng);
   }
 }

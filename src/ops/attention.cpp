@@ -105,6 +105,14 @@ void weighted_rows(float* const* orows, const float* p, int64_t Tp, int64_t T, c
   }
 }
 
+// dst (D, Tp) = the head's rows src + j·H, j < T, transposed and zero-padded to Tp columns, so
+// that the kernels above can read 16 consecutive positions of one head dimension.
+void transpose_head(std::vector<float>* dst, const float* src, int64_t T, int64_t Tp, int64_t H, int64_t D) {
+  dst->assign(D * Tp, 0.0f);
+  for (int64_t j = 0; j < T; j++)
+    for (int64_t d = 0; d < D; d++) (*dst)[d * Tp + j] = src[j * H + d];
+}
+
 // Softmax of row[0..T) in place, normalised; entries T..Tp are left as they are (unused).
 void softmax_row(float* row, int64_t T) {
   float mx = row[0];
@@ -196,10 +204,8 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
         const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
         if (T <= 0) continue;
         const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
-        kt.assign(D * Tp, 0.0f);
+        transpose_head(&kt, k + t0 * H + h * D, T, Tp, H, D);
         scores.resize(kRows * Tp);
-        for (int64_t j = 0; j < T; j++)
-          for (int64_t d = 0; d < D; d++) kt[d * Tp + j] = k[(t0 + j) * H + h * D + d];
         const float* qh = q + t0 * H + h * D;
         const float* vh = v + t0 * H + h * D;
         float* oh = out + t0 * H + h * D;
@@ -259,14 +265,8 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
         if (T <= 0) continue;
         const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
         const int64_t off = t0 * H + h * D;
-        kt.assign(D * Tp, 0.0f);
-        vt.assign(D * Tp, 0.0f);
-        for (int64_t j = 0; j < T; j++) {
-          for (int64_t d = 0; d < D; d++) {
-            kt[d * Tp + j] = k[off + j * H + d];
-            vt[d * Tp + j] = v[off + j * H + d];
-          }
-        }
+        transpose_head(&kt, k + off, T, Tp, H, D);
+        transpose_head(&vt, v + off, T, Tp, H, D);
         p.resize(kRows * Tp);
         dp.resize(kRows * Tp);
         dk.assign(T * D, 0.0f);

@@ -3,6 +3,7 @@
 // Not a stage implementation: those live in normalizer_*, pre_tokenizer_*, model_*,
 // post_processor_*.
 #include "tokenizer/tokenizer.h"
+#include "core/strings.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -207,11 +208,6 @@ class PipelineTokenizer : public Tokenizer {
     return Status();
   }
 };
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 Status truncation_from_json(const nlohmann::json& j, std::optional<Truncation>* out) {
   out->reset();

@@ -2,6 +2,8 @@
 // Not an optimizer object: the trainer owns the moments in the shared parameter layout.
 #include "train/adamw.h"
 
+#include "core/strings.h"
+
 #include <cmath>
 
 namespace embtune {
@@ -51,7 +53,7 @@ void adamw_step_scalar(float* params, float* m, float* v, const float* grads, in
 }
 
 bool param_gets_weight_decay(const std::string& name) {
-  const bool bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+  const bool bias = ends_with(name, "bias");
   return !bias && name.find("LayerNorm") == std::string::npos;
 }
 
