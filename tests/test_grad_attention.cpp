@@ -1,5 +1,6 @@
 // Backward of attention, pooling, L2 normalisation and MNRL: fast kernels against their scalar
-// twins, every gradient against central finite differences, MNRL against hand values and torch.
+// twins, every gradient against central finite differences (attention also with dropout), MNRL
+// against hand values and torch.
 // Not end-to-end gradient parity of the encoder with PyTorch.
 #include <gtest/gtest.h>
 
@@ -106,6 +107,36 @@ TEST(AttentionBackward, MatchesFiniteDifferences) {
     worst = std::max(worst, check_finite_differences(k, dk, f, 1e-3f, 1e-3, "d_k"));
     worst = std::max(worst, check_finite_differences(v, dv, f, 1e-3f, 1e-3, "d_v"));
     std::printf("attention D=%lld: max |fd - analytic| = %.3g\n", static_cast<long long>(D), worst);
+  }
+}
+
+// The same check with attention-probability dropout (p 0.3, fixed seed): the scalar forward
+// regenerates the mask, so the loss is a smooth function of q, k, v and the backward's
+// regenerated mask must be the forward's for the differences to agree.
+TEST(AttentionBackward, MatchesFiniteDifferencesWithDropout) {
+  std::mt19937 rng(18);
+  const std::vector<int32_t> cu = offsets({1, 3, 6});
+  const int64_t S = 3, N = cu.back();
+  const DropoutMask mask = dropout_mask(0.3f, 31, 5);
+  for (int64_t D : {3, 4}) {
+    const int64_t heads = 2, H = D * heads;
+    auto q = test::random_normal(N * H, rng), k = test::random_normal(N * H, rng), v = test::random_normal(N * H, rng);
+    auto g = test::random_normal(N * H, rng);
+    std::vector<float> dq(N * H), dk(N * H), dv(N * H), out(N * H);
+    std::vector<float> dq_plain(N * H), dk_plain(N * H), dv_plain(N * H);
+    attention_backward(dq.data(), dk.data(), dv.data(), g.data(), q.data(), k.data(), v.data(), cu.data(), S, H, heads,
+                       mask);
+    attention_backward(dq_plain.data(), dk_plain.data(), dv_plain.data(), g.data(), q.data(), k.data(), v.data(),
+                       cu.data(), S, H, heads);
+    EXPECT_NE(dv, dv_plain) << "the mask dropped nothing";
+    auto f = [&] {
+      attention_forward_scalar(out.data(), q.data(), k.data(), v.data(), cu.data(), S, H, heads, mask);
+      return dot(out, g);
+    };
+    double worst = check_finite_differences(q, dq, f, 1e-3f, 1e-3, "d_q");
+    worst = std::max(worst, check_finite_differences(k, dk, f, 1e-3f, 1e-3, "d_k"));
+    worst = std::max(worst, check_finite_differences(v, dv, f, 1e-3f, 1e-3, "d_v"));
+    std::printf("attention with dropout D=%lld: max |fd - analytic| = %.3g\n", static_cast<long long>(D), worst);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "io/st_dir.h"
 #include "ops/attention.h"
+#include "ops/dropout.h"
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
 #include "ops/matmul.h"
@@ -302,11 +303,31 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
 
 namespace embtune {
 
-void BertModel::forward_train(BertActivations* acts, const PackedBatch& b) const {
+namespace {
+
+// The dropout sites of one forward, each its own hash stream: stream 0 after the embeddings,
+// then three per layer. Hidden sites index their (N, H) tensor by flat element index; the
+// attention site by (row, head, key) as attention.h describes.
+enum class DropoutSite { AttentionProbs = 0, AttentionOutput = 1, FfnOutput = 2 };
+
+DropoutMask embedding_dropout(const DropoutConfig& d) {
+  return d.hidden > 0.0f ? dropout_mask(d.hidden, d.seed, 0) : DropoutMask{};
+}
+
+DropoutMask layer_dropout(const DropoutConfig& d, size_t layer, DropoutSite site) {
+  const float p = site == DropoutSite::AttentionProbs ? d.attention : d.hidden;
+  return p > 0.0f ? dropout_mask(p, d.seed, 1 + 3 * layer + static_cast<uint64_t>(site)) : DropoutMask{};
+}
+
+}  // namespace
+
+void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const DropoutConfig& dropout) const {
   const int64_t N = b.num_tokens(), S = b.num_seqs();
   const int64_t H = config_.hidden_size, I = config_.intermediate_size;
   const int64_t heads = config_.num_attention_heads;
   const float eps = static_cast<float>(config_.layer_norm_eps);
+  ET_CHECK(dropout.hidden >= 0.0f && dropout.hidden < 1.0f && dropout.attention >= 0.0f && dropout.attention < 1.0f);
+  acts->dropout = dropout;
   acts->emb_sum.resize(N * H);
   acts->emb_mean.resize(N);
   acts->emb_rstd.resize(N);
@@ -315,6 +336,8 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b) const
                     N, H);
   layer_norm_forward(acts->emb_out.data(), acts->emb_mean.data(), acts->emb_rstd.data(), acts->emb_sum.data(), nullptr,
                      w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
+  const DropoutMask emb_drop = embedding_dropout(dropout);
+  if (emb_drop.active()) dropout_forward(acts->emb_out.data(), acts->emb_out.data(), N * H, emb_drop);
   acts->layers.resize(w_.layers.size());
   const float* x = acts->emb_out.data();  // (N, H) the layer input
   for (size_t l = 0; l < w_.layers.size(); l++) {
@@ -327,21 +350,28 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b) const
     matmul_forward(A.q.data(), x, L.q_w, L.q_b, N, H, H);
     matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H);
     matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H);
-    attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads);
+    attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
+                      layer_dropout(dropout, l, DropoutSite::AttentionProbs));
     matmul_forward(A.res1.data(), A.ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
+    if (attn_out_drop.active()) dropout_forward(A.res1.data(), A.res1.data(), N * H, attn_out_drop);
     add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
     layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps);
     matmul_forward(A.h_pre.data(), A.x1.data(), L.inter_w, L.inter_b, N, H, I);
     std::copy(A.h_pre.begin(), A.h_pre.end(), A.h.begin());
     activation_forward(A.h.data(), N * I, Activation::Gelu);
     matmul_forward(A.res2.data(), A.h.data(), L.out_w, L.out_b, N, I, H);
+    const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
+    if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
     add_inplace(A.res2.data(), A.x1.data(), N * H);
     layer_norm_forward(A.out.data(), A.mean2.data(), A.rstd2.data(), A.res2.data(), nullptr, L.ln2_w, L.ln2_b, N, H, eps);
     x = A.out.data();
   }
 }
 
-void BertModel::backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b) const {
+void BertModel::backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b,
+                         const DropoutConfig& dropout) const {
+  ET_CHECK(dropout == acts.dropout);  // the masks are regenerated: they must be the forward's
   const int64_t N = b.num_tokens(), S = b.num_seqs();
   const int64_t H = config_.hidden_size, I = config_.intermediate_size;
   const int64_t heads = config_.num_attention_heads;
@@ -357,16 +387,28 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     // out = LN2(res2), res2 = dense(h) + x1
     layer_norm_backward(d_res.data(), g(L.ln2_w), g(L.ln2_b), d.data(), A.res2.data(), A.mean2.data(), A.rstd2.data(),
                         L.ln2_w, N, H);
-    matmul_backward(d_h.data(), g(L.out_w), g(L.out_b), d_res.data(), A.h.data(), L.out_w, N, I, H);
+    const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
+    const float* d_ffn_out = d_res.data();  // d res2 reaches the dense output through its dropout
+    if (ffn_out_drop.active()) {
+      dropout_backward(d_tmp.data(), d_res.data(), N * H, ffn_out_drop);
+      d_ffn_out = d_tmp.data();
+    }
+    matmul_backward(d_h.data(), g(L.out_w), g(L.out_b), d_ffn_out, A.h.data(), L.out_w, N, I, H);
     activation_backward(d_h.data(), d_h.data(), A.h_pre.data(), N * I, Activation::Gelu);
     matmul_backward(d_tmp.data(), g(L.inter_w), g(L.inter_b), d_h.data(), A.x1.data(), L.inter_w, N, H, I);
     add_inplace(d_tmp.data(), d_res.data(), N * H);  // d x1: through the intermediate layer and the residual
     // x1 = LN1(res1), res1 = dense(ctx) + x
     layer_norm_backward(d_res.data(), g(L.ln1_w), g(L.ln1_b), d_tmp.data(), A.res1.data(), A.mean1.data(),
                         A.rstd1.data(), L.ln1_w, N, H);
-    matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_res.data(), A.ctx.data(), L.attn_out_w, N, H, H);
+    const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
+    const float* d_attn_out = d_res.data();  // d res1 through the dropout; d_q is free until attention
+    if (attn_out_drop.active()) {
+      dropout_backward(d_q.data(), d_res.data(), N * H, attn_out_drop);
+      d_attn_out = d_q.data();
+    }
+    matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx.data(), L.attn_out_w, N, H, H);
     attention_backward(d_q.data(), d_k.data(), d_v.data(), d_tmp.data(), A.q.data(), A.k.data(), A.v.data(),
-                       b.cu_seqlens.data(), S, H, heads);
+                       b.cu_seqlens.data(), S, H, heads, layer_dropout(dropout, l, DropoutSite::AttentionProbs));
     // d x = residual + the three projections
     std::copy(d_res.begin(), d_res.end(), d.begin());
     matmul_backward(d_tmp.data(), g(L.q_w), g(L.q_b), d_q.data(), x, L.q_w, N, H, H);
@@ -376,6 +418,8 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     matmul_backward(d_tmp.data(), g(L.v_w), g(L.v_b), d_v.data(), x, L.v_w, N, H, H);
     add_inplace(d.data(), d_tmp.data(), N * H);
   }
+  const DropoutMask emb_drop = embedding_dropout(dropout);
+  if (emb_drop.active()) dropout_backward(d.data(), d.data(), N * H, emb_drop);
   layer_norm_backward(d_res.data(), g(w_.emb_ln_w), g(w_.emb_ln_b), d.data(), acts.emb_sum.data(),
                       acts.emb_mean.data(), acts.emb_rstd.data(), w_.emb_ln_w, N, H);
   embedding_backward(g(w_.word), g(w_.pos), g(w_.type), d_res.data(), b.ids.data(), b.pos_ids.data(),

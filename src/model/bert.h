@@ -78,16 +78,29 @@ struct PackedBatch {
   void clear();
 };
 
+// Dropout of one training forward, where BertModel applies it in training: after the embedding
+// LayerNorm, on the attention probabilities, and after the attention-output and FFN-output
+// dense layers (before their residual + LayerNorm). Inverted: kept values are scaled by
+// 1 / (1 − p). The masks are a hash of (seed, site, element), so one seed gives one set of
+// masks on any thread count; vary the seed per step, and between the batches of one step
+// (anchors, candidates) unless their rows should share masks. Both probabilities 0: no dropout.
+struct DropoutConfig {
+  float hidden = 0.0f;     // hidden_dropout_prob, in [0, 1)
+  float attention = 0.0f;  // attention_probs_dropout_prob, in [0, 1)
+  uint64_t seed = 0;
+  bool operator==(const DropoutConfig&) const = default;
+};
+
 // What a training forward keeps for the backward (fp32), per token row. Buffers are resized,
 // not reallocated, when the same object serves batch after batch.
 struct BertLayerActivations {
   std::vector<float> q, k, v;        // (N, H) projections
   std::vector<float> ctx;            // (N, H) attention output, before its dense layer
-  std::vector<float> res1;           // (N, H) attention dense + layer input (LN1's input)
+  std::vector<float> res1;           // (N, H) dropout(attention dense) + layer input (LN1's input)
   std::vector<float> mean1, rstd1;   // (N)
   std::vector<float> x1;             // (N, H) LN1 output
   std::vector<float> h_pre, h;       // (N, I) intermediate before and after GELU
-  std::vector<float> res2;           // (N, H) output dense + x1 (LN2's input)
+  std::vector<float> res2;           // (N, H) dropout(output dense) + x1 (LN2's input)
   std::vector<float> mean2, rstd2;   // (N)
   std::vector<float> out;            // (N, H) LN2 output: the next layer's input
 };
@@ -95,8 +108,10 @@ struct BertLayerActivations {
 struct BertActivations {
   std::vector<float> emb_sum;            // (N, H) word + position + type, LN's input
   std::vector<float> emb_mean, emb_rstd; // (N)
-  std::vector<float> emb_out;            // (N, H) the first layer's input
+  std::vector<float> emb_out;            // (N, H) dropout(LN output): the first layer's input
   std::vector<BertLayerActivations> layers;
+  // The dropout the forward ran with; the masks are not stored, backward regenerates them.
+  DropoutConfig dropout;
   // The last hidden state: layers.back().out.
   const float* hidden() const { return layers.empty() ? emb_out.data() : layers.back().out.data(); }
 };
@@ -128,12 +143,15 @@ class BertModel {
   // out (N, H): the last hidden state of every packed token (fp32 inference).
   void forward(float* out, const PackedBatch& b) const;
 
-  // The same forward (dropout off), keeping what backward() needs in `acts`.
-  void forward_train(BertActivations* acts, const PackedBatch& b) const;
+  // The same forward with `dropout` applied (off by default, and then bit-identical to
+  // forward()), keeping what backward() needs in `acts`.
+  void forward_train(BertActivations* acts, const PackedBatch& b, const DropoutConfig& dropout = {}) const;
   // Given d_hidden (N, H), the gradient of the loss w.r.t. the last hidden state of the batch
   // that forward_train saw, accumulates (+=) the parameter gradients into `grads` (the
-  // parameter layout: grads[p.offset + i] belongs to params()[p.offset + i]).
-  void backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b) const;
+  // parameter layout: grads[p.offset + i] belongs to params()[p.offset + i]). `dropout` must be
+  // the one forward_train got, since the masks are regenerated from it (a mismatch aborts).
+  void backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b,
+                const DropoutConfig& dropout = {}) const;
 
  private:
   void bind_views();

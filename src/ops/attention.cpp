@@ -128,10 +128,31 @@ void softmax_row(float* row, int64_t T) {
   for (int64_t j = 0; j < T; j++) row[j] *= inv;
 }
 
-// Rows [i0, i0 + R) of one (sequence, head) block.
+// The dropout counter of (packed query row `row`, head h, key 0); key j adds j (attention.h).
+uint64_t dropout_counter(int64_t row, int64_t h, int64_t heads) {
+  return static_cast<uint64_t>(row * heads + h) << 32;
+}
+
+// Where one (sequence, head) block draws its attention-probability dropout mask.
+struct BlockDropout {
+  const DropoutMask* mask;  // nullptr: dropout off, the plain kernels run
+  int64_t t0, h, heads;     // the sequence's first packed row, the head, the head count
+  uint64_t counter(int64_t i) const { return dropout_counter(t0 + i, h, heads); }  // query row i of the sequence
+};
+
+// m[j] = scale if key j of query row i is kept, else 0, for j < T: a multiplier that gives the
+// same bits as dropout_forward's select (p · scale or a zero).
+void dropout_multipliers(float* m, int64_t T, const BlockDropout& bd, int64_t i) {
+  const DropoutMask mask = *bd.mask;
+  const uint64_t c0 = bd.counter(i);
+#pragma omp simd
+  for (int64_t j = 0; j < T; j++) m[j] = dropout_keep(mask, c0 + j) ? mask.scale : 0.0f;
+}
+
+// Rows [i0, i0 + R) of one (sequence, head) block; m: (Tp) scratch for the dropout multipliers.
 template <int R>
-void attention_rows(float* out, const float* q, const float* v, const float* kt, float* scores, int64_t i0,
-                    int64_t T, int64_t Tp, int64_t H, int64_t D, float scale) {
+void attention_rows(float* out, const float* q, const float* v, const float* kt, float* scores, float* m,
+                    const BlockDropout& bd, int64_t i0, int64_t T, int64_t Tp, int64_t H, int64_t D, float scale) {
   const float* qrows[R];
   float* orows[R];
   for (int r = 0; r < R; r++) {
@@ -140,16 +161,26 @@ void attention_rows(float* out, const float* q, const float* v, const float* kt,
   }
   scores_block<R>(scores, Tp, qrows, kt, D, scale);
   for (int r = 0; r < R; r++) softmax_row(scores + r * Tp, T);
+  if (bd.mask) {
+    for (int r = 0; r < R; r++) {
+      float* row = scores + r * Tp;
+      dropout_multipliers(m, T, bd, i0 + r);
+#pragma omp simd
+      for (int64_t j = 0; j < T; j++) row[j] *= m[j];
+    }
+  }
   weighted_rows<R>(orows, scores, Tp, T, v, H, D);
 }
 
 // Gradients for rows [i0, i0 + R) of one (sequence, head) block: writes those rows of d_q and
 // accumulates into dk, dv (T, D), the block's key and value gradients held contiguously.
-// p, dp: (R, Tp) scratch; kt, vt: (D, Tp) keys and values of the head, transposed, zero-padded.
+// p, dp: (R, Tp) scratch, m: (Tp) scratch; kt, vt: (D, Tp) keys and values of the head,
+// transposed, zero-padded.
 template <int R>
-void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* dp, const float* d_out,
-                             const float* q, const float* k, const float* kt, const float* vt, int64_t i0,
-                             int64_t T, int64_t Tp, int64_t H, int64_t D, float scale) {
+void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* dp, float* m, const float* d_out,
+                             const float* q, const float* k, const float* kt, const float* vt,
+                             const BlockDropout& bd, int64_t i0, int64_t T, int64_t Tp, int64_t H, int64_t D,
+                             float scale) {
   const float* qrows[R];
   const float* drows[R];
   float* dqrows[R];
@@ -162,17 +193,28 @@ void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* 
   for (int r = 0; r < R; r++) softmax_row(p + r * Tp, T);
   scores_block<R>(dp, Tp, drows, vt, D, 1.0f);  // dP = dO Vᵀ
   for (int r = 0; r < R; r++) {
-    // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
-    const float* pr = p + r * Tp;
+    float* pr = p + r * Tp;
     float* ds = dp + r * Tp;
+    // With dropout the forward multiplied P by M (0 or 1 / (1 − p)) before V: the gradient
+    // reaching P is dP ⊙ M, and V saw P ⊙ M, which replaces P once dS is formed.
+    if (bd.mask) {
+      dropout_multipliers(m, T, bd, i0 + r);
+#pragma omp simd
+      for (int64_t j = 0; j < T; j++) ds[j] *= m[j];
+    }
+    // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
     float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
     for (int64_t j = 0; j < T; j++) dot += pr[j] * ds[j];
 #pragma omp simd
     for (int64_t j = 0; j < T; j++) ds[j] = pr[j] * (ds[j] - dot) * scale;
+    if (bd.mask) {
+#pragma omp simd
+      for (int64_t j = 0; j < T; j++) pr[j] *= m[j];
+    }
   }
   weighted_rows<R>(dqrows, dp, Tp, T, k, H, D);  // dQ = dS K
-  for (int64_t j = 0; j < T; j++) {  // dK += dSᵀ Q, dV += Pᵀ dO
+  for (int64_t j = 0; j < T; j++) {  // dK += dSᵀ Q, dV += (P ⊙ M)ᵀ dO
     float* dkj = dk + j * D;
     float* dvj = dv + j * D;
     for (int r = 0; r < R; r++) {
@@ -191,13 +233,16 @@ void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* 
 }  // namespace
 
 void attention_forward(float* out, const float* q, const float* k, const float* v,
-                       const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads) {
+                       const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
+                       const DropoutMask& dropout) {
   constexpr int kRows = 4;
   const int64_t D = H / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
 #pragma omp parallel
   {
     std::vector<float> kt, scores;  // (D, Tp) keys of one head, transposed; (kRows, Tp) scores
+    std::vector<float> m;           // (Tp) dropout multipliers of one row
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t s = 0; s < num_seqs; s++) {
       for (int64_t h = 0; h < heads; h++) {
@@ -206,12 +251,15 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
         const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
         transpose_head(&kt, k + t0 * H + h * D, T, Tp, H, D);
         scores.resize(kRows * Tp);
+        if (mask) m.resize(Tp);
+        const BlockDropout bd{mask, t0, h, heads};
         const float* qh = q + t0 * H + h * D;
         const float* vh = v + t0 * H + h * D;
         float* oh = out + t0 * H + h * D;
         int64_t i = 0;
-        for (; i + kRows <= T; i += kRows) attention_rows<kRows>(oh, qh, vh, kt.data(), scores.data(), i, T, Tp, H, D, scale);
-        for (; i < T; i++) attention_rows<1>(oh, qh, vh, kt.data(), scores.data(), i, T, Tp, H, D, scale);
+        for (; i + kRows <= T; i += kRows)
+          attention_rows<kRows>(oh, qh, vh, kt.data(), scores.data(), m.data(), bd, i, T, Tp, H, D, scale);
+        for (; i < T; i++) attention_rows<1>(oh, qh, vh, kt.data(), scores.data(), m.data(), bd, i, T, Tp, H, D, scale);
       }
     }
   }
@@ -219,9 +267,15 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
 
 void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
-                              int64_t heads) {
+                              int64_t heads, const DropoutMask& dropout) {
   const int64_t D = H / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  // The dropout multiplier of (row i, head h, key j): 1 when off, else 0 or the fp32 scale.
+  auto keep_scale = [&](int64_t row, int64_t h, int64_t j) {
+    if (!dropout.active()) return 1.0;
+    const uint64_t c = dropout_counter(row, h, heads) + static_cast<uint64_t>(j);
+    return dropout_keep(dropout, c) ? static_cast<double>(dropout.scale) : 0.0;
+  };
   for (int64_t s = 0; s < num_seqs; s++) {
     const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
     std::vector<double> p(T);
@@ -237,6 +291,7 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
         }
         double sum = 0;
         for (int64_t j = 0; j < T; j++) sum += (p[j] = std::exp(p[j] - mx));
+        for (int64_t j = 0; j < T; j++) p[j] *= keep_scale(t0 + i, h, j);
         for (int64_t d = 0; d < D; d++) {
           double acc = 0;
           for (int64_t j = 0; j < T; j++) acc += p[j] / sum * v[(t0 + j) * H + h * D + d];
@@ -249,14 +304,16 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
 
 void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                         const float* k, const float* v, const int32_t* cu_seqlens,
-                        int64_t num_seqs, int64_t H, int64_t heads) {
+                        int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout) {
   constexpr int kRows = 4;
   const int64_t D = H / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
 #pragma omp parallel
   {
     std::vector<float> kt, vt;  // (D, Tp) keys and values of one head, transposed
     std::vector<float> p, dp;   // (kRows, Tp) probabilities and their gradients
+    std::vector<float> m;       // (Tp) dropout multipliers of one row
     std::vector<float> dk, dv;  // (T, D) key and value gradients of one head
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t s = 0; s < num_seqs; s++) {
@@ -271,13 +328,15 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
         dp.resize(kRows * Tp);
         dk.assign(T * D, 0.0f);
         dv.assign(T * D, 0.0f);
+        if (mask) m.resize(Tp);
+        const BlockDropout bd{mask, t0, h, heads};
         int64_t i = 0;
         for (; i + kRows <= T; i += kRows)
-          attention_backward_rows<kRows>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), d_out + off, q + off,
-                                         k + off, kt.data(), vt.data(), i, T, Tp, H, D, scale);
+          attention_backward_rows<kRows>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), m.data(), d_out + off,
+                                         q + off, k + off, kt.data(), vt.data(), bd, i, T, Tp, H, D, scale);
         for (; i < T; i++)
-          attention_backward_rows<1>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), d_out + off, q + off,
-                                     k + off, kt.data(), vt.data(), i, T, Tp, H, D, scale);
+          attention_backward_rows<1>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), m.data(), d_out + off,
+                                     q + off, k + off, kt.data(), vt.data(), bd, i, T, Tp, H, D, scale);
         for (int64_t j = 0; j < T; j++) {
           std::copy(dk.begin() + j * D, dk.begin() + (j + 1) * D, d_k + off + j * H);
           std::copy(dv.begin() + j * D, dv.begin() + (j + 1) * D, d_v + off + j * H);
@@ -290,15 +349,20 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
                                const float* q, const float* k, const float* v,
                                const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
-                               int64_t heads) {
+                               int64_t heads, const DropoutMask& dropout) {
   const int64_t D = H / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   for (int64_t s = 0; s < num_seqs; s++) {
     const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
     std::vector<double> p(T * T), ds(T * T);  // (T, T) probabilities, score gradients
+    std::vector<double> m(T * T), pm(T * T);  // (T, T) dropout multipliers, P ⊙ M (what V saw)
     for (int64_t h = 0; h < heads; h++) {
       auto at = [&](const float* x, int64_t t, int64_t d) { return static_cast<double>(x[(t0 + t) * H + h * D + d]); };
       for (int64_t i = 0; i < T; i++) {
+        for (int64_t j = 0; j < T; j++) {
+          const uint64_t c = dropout_counter(t0 + i, h, heads) + static_cast<uint64_t>(j);
+          m[i * T + j] = !dropout.active() ? 1.0 : dropout_keep(dropout, c) ? static_cast<double>(dropout.scale) : 0.0;
+        }
         double mx = -INFINITY, sum = 0, dot = 0;
         for (int64_t j = 0; j < T; j++) {
           double acc = 0;
@@ -311,10 +375,14 @@ void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* 
           p[i * T + j] /= sum;
           double dpij = 0;  // dP = dO Vᵀ
           for (int64_t d = 0; d < D; d++) dpij += at(d_out, i, d) * at(v, j, d);
+          dpij *= m[i * T + j];  // the gradient reaching P through the dropout
           ds[i * T + j] = dpij;
           dot += dpij * p[i * T + j];
         }
-        for (int64_t j = 0; j < T; j++) ds[i * T + j] = p[i * T + j] * (ds[i * T + j] - dot);
+        for (int64_t j = 0; j < T; j++) {
+          ds[i * T + j] = p[i * T + j] * (ds[i * T + j] - dot);
+          pm[i * T + j] = p[i * T + j] * m[i * T + j];
+        }
       }
       for (int64_t t = 0; t < T; t++) {
         for (int64_t d = 0; d < D; d++) {
@@ -322,7 +390,7 @@ void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* 
           for (int64_t j = 0; j < T; j++) {
             gq += ds[t * T + j] * at(k, j, d);
             gk += ds[j * T + t] * at(q, j, d);
-            gv += p[j * T + t] * at(d_out, j, d);
+            gv += pm[j * T + t] * at(d_out, j, d);
           }
           const int64_t idx = (t0 + t) * H + h * D + d;
           d_q[idx] = static_cast<float>(gq * scale);

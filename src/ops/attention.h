@@ -4,30 +4,39 @@
 
 #include <cstdint>
 
+#include "ops/dropout.h"
+
 namespace embtune {
+
+// Attention-probability dropout (`dropout`, inactive by default): after the softmax, each
+// probability is kept with 1 − p and scaled by 1 / (1 − p), as BertSelfAttention does in
+// training. Element (query row t of the packed batch, key j of its sequence) of head h draws
+// counter ((t · heads + h) << 32) + j from `dropout`, so forward, backward and the scalar twins
+// see one mask, whatever the threading. An inactive mask runs the plain kernels.
 
 // q, k, v, out: (N, H) with head h in columns [h*D, (h+1)*D), D = H / heads. Sequence s holds
 // rows [cu_seqlens[s], cu_seqlens[s+1]). out = softmax(q kᵀ / sqrt(D)) v per sequence and head.
 // Threaded over (sequence, head). out must not alias q, k or v.
 void attention_forward(float* out, const float* q, const float* k, const float* v,
-                       const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads);
+                       const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
+                       const DropoutMask& dropout = {});
 void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
-                              int64_t heads);
+                              int64_t heads, const DropoutMask& dropout = {});
 
 // Gradients of attention_forward. d_out, q, k, v, d_q, d_k, d_v: (N, H) in the same packed
 // layout. The probabilities are recomputed per (sequence, head) from q and k, so the forward
 // saves nothing beyond its inputs. d_q, d_k and d_v are written (=), not accumulated; they must
 // not alias each other or the inputs. Threaded over (sequence, head); each block writes only its
-// own rows and head columns.
+// own rows and head columns. `dropout` must be the mask the forward used: it is regenerated.
 void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                         const float* k, const float* v, const int32_t* cu_seqlens,
-                        int64_t num_seqs, int64_t H, int64_t heads);
+                        int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout = {});
 // Scalar twin in double, same contract (written, =).
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
                                const float* q, const float* k, const float* v,
                                const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
-                               int64_t heads);
+                               int64_t heads, const DropoutMask& dropout = {});
 
 // exp(x) for a vector, accurate to about 2 ulp over [-87, 88], vectorisable (no libm calls);
 // exp of x < -87.3 is 0. Exposed for its test against std::exp.
