@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "core/file.h"
 #include "core/utf8.h"
-#include "io/safetensors.h"
 
 namespace embtune {
 
@@ -38,51 +36,6 @@ std::string python_lower(const std::string& s) {
     utf8_append(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))), &out);
   }
   return out;
-}
-
-Status activation_from_name(const std::string& name, const std::string& file, Activation* out) {
-  std::string last = name.substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
-  if (last == "Identity") *out = Activation::None;
-  else if (last == "Tanh") *out = Activation::Tanh;
-  else if (last == "ReLU") *out = Activation::Relu;
-  else if (last == "GELU") *out = Activation::Gelu;
-  else if (last == "Sigmoid") *out = Activation::Sigmoid;
-  else return make_error("%s: activation_function \"%s\" is not supported (supported: Identity, Tanh, ReLU, GELU, Sigmoid)",
-                         file.c_str(), name.c_str());
-  return Status::ok_status();
-}
-
-Status load_dense(const StDenseConfig& c, DenseLayer* out) {
-  DenseLayer d;
-  d.in = c.in_features;
-  d.out = c.out_features;
-  ET_RETURN_IF_ERROR(activation_from_name(c.activation, path_join(c.dir, "config.json"), &d.act));
-  const std::string file = path_join(c.dir, "model.safetensors");
-  if (!file_exists(file)) {
-    if (file_exists(path_join(c.dir, "pytorch_model.bin")))
-      return make_error("%s: only pytorch_model.bin (a Python pickle) is present; save the model with "
-                        "safetensors (sentence-transformers' default since 2.3)", c.dir.c_str());
-    return make_error("%s: missing model.safetensors of the Dense module", c.dir.c_str());
-  }
-  SafetensorsFile st;
-  ET_RETURN_IF_ERROR(st.open(file));
-  const TensorView* w = st.find("linear.weight");
-  if (!w) return make_error("%s: missing tensor \"linear.weight\"", file.c_str());
-  if (w->shape != std::vector<int64_t>{d.out, d.in})
-    return make_error("%s: tensor \"linear.weight\" must have shape [%lld, %lld] (out_features, in_features)",
-                      file.c_str(), (long long)d.out, (long long)d.in);
-  d.weight.resize(d.out * d.in);
-  ET_RETURN_IF_ERROR(tensor_to_f32(*w, d.weight.data()).wrap(file));
-  const TensorView* b = st.find("linear.bias");
-  if (c.bias) {
-    if (!b) return make_error("%s: missing tensor \"linear.bias\" (config says bias: true)", file.c_str());
-    if (b->shape != std::vector<int64_t>{d.out})
-      return make_error("%s: tensor \"linear.bias\" must have shape [%lld]", file.c_str(), (long long)d.out);
-    d.bias.resize(d.out);
-    ET_RETURN_IF_ERROR(tensor_to_f32(*b, d.bias.data()).wrap(file));
-  }
-  *out = std::move(d);
-  return Status::ok_status();
 }
 
 }  // namespace
@@ -118,37 +71,7 @@ Status SentenceEncoder::load(const std::string& dir, std::unique_ptr<SentenceEnc
 
   enc->max_seq_length_ = f.max_seq_length > 0 ? std::min(f.max_seq_length, cfg.max_position_embeddings)
                                               : std::min<int64_t>(512, cfg.max_position_embeddings);
-  const std::string pool_file = path_join(dir, "1_Pooling/config.json");
-  for (const std::string& m : f.pooling.modes) {
-    if (m == "cls") enc->pooling_.push_back(PoolingMode::Cls);
-    else if (m == "max") enc->pooling_.push_back(PoolingMode::Max);
-    else if (m == "mean") enc->pooling_.push_back(PoolingMode::Mean);
-    else if (m == "mean_sqrt_len_tokens") enc->pooling_.push_back(PoolingMode::MeanSqrtLen);
-    else if (m == "lasttoken") enc->pooling_.push_back(PoolingMode::LastToken);
-    else return make_error("%s: pooling mode \"%s\" is not supported (supported: cls, max, mean, mean_sqrt_len_tokens, lasttoken)",
-                           pool_file.c_str(), m.c_str());
-  }
-  if (f.pooling.embedding_dimension > 0 && f.pooling.embedding_dimension != cfg.hidden_size)
-    return make_error("%s: embedding dimension %lld differs from the transformer's hidden_size %lld", pool_file.c_str(),
-                      (long long)f.pooling.embedding_dimension, (long long)cfg.hidden_size);
-  int64_t dim = cfg.hidden_size * static_cast<int64_t>(enc->pooling_.size());
-  size_t next_dense = 0;
-  for (size_t i = 1; i < f.modules.size(); i++) {
-    const StModule& m = f.modules[i];
-    enc->head_.push_back(m.kind);
-    if (m.kind == "Dense") {
-      DenseLayer d;
-      ET_RETURN_IF_ERROR(load_dense(f.dense[next_dense++], &d));
-      if (d.in != dim)
-        return make_error("%s: in_features %lld does not match the %lld-dimensional input it receives",
-                          path_join(path_join(dir, m.path), "config.json").c_str(), (long long)d.in, (long long)dim);
-      dim = d.out;
-      enc->dense_.push_back(std::move(d));
-    } else if (m.kind == "Normalize") {
-      enc->normalize_ = true;
-    }
-  }
-  enc->dim_ = dim;
+  ET_RETURN_IF_ERROR(enc->head_.load(f, cfg.hidden_size));
   *out = std::move(enc);
   return Status::ok_status();
 }
@@ -213,12 +136,11 @@ Status SentenceEncoder::embed(const std::vector<std::string>& texts, const Embed
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return enc[a].ids.size() > enc[b].ids.size(); });
 
-  const int64_t H = bert_.config().hidden_size;
-  const int64_t P = static_cast<int64_t>(pooling_.size());
-  out->assign(static_cast<size_t>(n * dim_), 0.0f);
+  const int64_t H = bert_.config().hidden_size, D = head_.dim();
+  out->assign(static_cast<size_t>(n * D), 0.0f);
   PackedBatch batch;
   std::vector<int64_t> members;
-  std::vector<float> hidden, pooled, next;
+  std::vector<float> hidden, emb;
   int64_t done = 0;
   for (int64_t start = 0; start < n;) {
     batch.clear();
@@ -234,27 +156,12 @@ Status SentenceEncoder::embed(const std::vector<std::string>& texts, const Embed
     const int64_t S = batch.num_seqs();
     hidden.resize(static_cast<size_t>(batch.num_tokens() * H));
     bert_.forward(hidden.data(), batch);  // (N, H)
-    pooled.resize(static_cast<size_t>(S * H * P));  // (S, H * P)
     std::vector<int32_t> skip(S, prompt_tokens);
-    for (int64_t m = 0; m < P; m++)
-      pooling_forward(pooled.data() + m * H, H * P, hidden.data(), batch.cu_seqlens.data(),
-                      files_.pooling.include_prompt ? nullptr : skip.data(), S, H, pooling_[m]);
-    int64_t d = H * P;
-    size_t dense_i = 0;
-    for (const std::string& kind : head_) {
-      if (kind == "Dense") {
-        const DenseLayer& L = dense_[dense_i++];
-        next.resize(static_cast<size_t>(S * L.out));
-        matmul_forward(next.data(), pooled.data(), L.weight.data(), L.bias.empty() ? nullptr : L.bias.data(), S, L.in,
-                       L.out, L.act);
-        pooled.swap(next);
-        d = L.out;
-      } else if (kind == "Normalize") {
-        l2_normalize_forward(pooled.data(), S, d);
-      }
-    }
+    emb.resize(static_cast<size_t>(S * D));  // (S, D)
+    head_.forward(emb.data(), hidden.data(), batch.cu_seqlens.data(),
+                  files_.pooling.include_prompt ? nullptr : skip.data(), S);
     for (int64_t s = 0; s < S; s++)
-      std::copy(pooled.begin() + s * d, pooled.begin() + (s + 1) * d, out->begin() + members[s] * dim_);
+      std::copy(emb.begin() + s * D, emb.begin() + (s + 1) * D, out->begin() + members[s] * D);
     done += S;
     if (opt.progress) opt.progress(done, n);
   }

@@ -12,18 +12,10 @@
 #include "core/status.h"
 #include "io/st_dir.h"
 #include "model/bert.h"
-#include "ops/matmul.h"
-#include "ops/pooling.h"
+#include "model/sentence_head.h"
 #include "tokenizer/tokenizer.h"
 
 namespace embtune {
-
-struct DenseLayer {
-  int64_t in = 0, out = 0;
-  std::vector<float> weight;  // (out, in)
-  std::vector<float> bias;    // (out), empty without bias
-  Activation act = Activation::Tanh;
-};
 
 struct EmbedOptions {
   // A prompt name from config_sentence_transformers.json ("query", "document", ...); "" uses the
@@ -53,15 +45,18 @@ class SentenceEncoder {
   // Embeds `texts` in order: out holds texts.size() x dim() floats.
   Status embed(const std::vector<std::string>& texts, const EmbedOptions& opt, std::vector<float>* out) const;
 
-  int64_t dim() const { return dim_; }
+  int64_t dim() const { return head_.dim(); }
   int64_t max_seq_length() const { return max_seq_length_; }
-  bool normalizes() const { return normalize_; }
+  bool normalizes() const { return head_.normalizes(); }
   const StModelDir& files() const { return files_; }
   const BertModel& bert() const { return bert_; }
   BertModel& bert() { return bert_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
-  const std::vector<PoolingMode>& pooling_modes() const { return pooling_; }
-  const std::vector<DenseLayer>& dense() const { return dense_; }
+  // Pooling, Dense and Normalize; training updates head().params() in place, so embed() sees it.
+  const SentenceHead& head() const { return head_; }
+  SentenceHead& head() { return head_; }
+  const std::vector<PoolingMode>& pooling_modes() const { return head_.pooling_modes(); }
+  const std::vector<DenseLayer>& dense() const { return head_.dense(); }
 
   // The text sentence-transformers would tokenize: prompt + text, stripped of surrounding
   // whitespace, lowercased when the model says do_lower_case. Also returns how many leading
@@ -72,12 +67,8 @@ class SentenceEncoder {
   StModelDir files_;
   BertModel bert_;
   std::unique_ptr<Tokenizer> tokenizer_;
-  std::vector<PoolingMode> pooling_;
-  std::vector<DenseLayer> dense_;
-  std::vector<std::string> head_;  // module kinds after the Transformer, in order
-  bool normalize_ = false;
+  SentenceHead head_;
   int64_t max_seq_length_ = 512;
-  int64_t dim_ = 0;
 };
 
 // "query: hello " -> "query: hello" with Python's str.strip() notion of whitespace.

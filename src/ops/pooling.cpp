@@ -136,9 +136,38 @@ double mean_weight(int64_t n, PoolingMode mode) {
 
 }  // namespace
 
-void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const float* x, const int32_t* cu,
                       const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
-  ET_CHECK(mode != PoolingMode::Max);
+  if (mode == PoolingMode::Max) {
+    ET_CHECK(x != nullptr);
+#pragma omp parallel
+    {
+      // Per column: the running maximum and the row holding it (-1: still the fill).
+      std::vector<float> best(H);
+      std::vector<int64_t> arg(H);
+#pragma omp for schedule(static)
+      for (int64_t s = 0; s < S; s++) {
+        const int64_t end = cu[s + 1];
+        const int64_t start = std::min<int64_t>(cu[s] + (skip ? skip[s] : 0), end);
+        std::fill(best.begin(), best.end(), -1e9f);
+        std::fill(arg.begin(), arg.end(), int64_t{-1});
+        for (int64_t t = start; t < end; t++) {
+          const float* r = x + t * H;
+          // Strictly greater, as pooling_forward's std::max keeps the earlier of equal values.
+#pragma omp simd
+          for (int64_t c = 0; c < H; c++) {
+            const bool gt = r[c] > best[c];
+            best[c] = gt ? r[c] : best[c];
+            arg[c] = gt ? t : arg[c];
+          }
+        }
+        const float* g = d_out + s * out_stride;
+        for (int64_t c = 0; c < H; c++)
+          if (arg[c] >= 0) d_x[arg[c] * H + c] += g[c];
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t s = 0; s < S; s++) {
     const float* g = d_out + s * out_stride;
@@ -159,9 +188,9 @@ void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const 
   }
 }
 
-void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
-                             const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
-  ET_CHECK(mode != PoolingMode::Max);
+void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const float* x,
+                             const int32_t* cu, const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
+  ET_CHECK(mode != PoolingMode::Max || x != nullptr);
   for (int64_t s = 0; s < S; s++) {
     const int64_t first = cu[s], end = cu[s + 1];
     const int64_t start = std::min<int64_t>(first + (skip ? skip[s] : 0), end);
@@ -171,12 +200,32 @@ void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride,
         d_x[first * H + c] = static_cast<float>(d_x[first * H + c] + g);
       } else if (mode == PoolingMode::LastToken) {
         d_x[(end - 1) * H + c] = static_cast<float>(d_x[(end - 1) * H + c] + g);
+      } else if (mode == PoolingMode::Max) {
+        int64_t arg = -1;
+        float best = -1e9f;
+        for (int64_t t = start; t < end; t++) {
+          if (x[t * H + c] > best) {
+            best = x[t * H + c];
+            arg = t;
+          }
+        }
+        if (arg >= 0) d_x[arg * H + c] = static_cast<float>(d_x[arg * H + c] + g);
       } else {
         const double w = mean_weight(end - start, mode);
         for (int64_t t = start; t < end; t++) d_x[t * H + c] = static_cast<float>(d_x[t * H + c] + g * w);
       }
     }
   }
+}
+
+void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+                      const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
+  pooling_backward(d_x, d_out, out_stride, nullptr, cu, skip, S, H, mode);
+}
+
+void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
+                             const int32_t* skip, int64_t S, int64_t H, PoolingMode mode) {
+  pooling_backward_scalar(d_x, d_out, out_stride, nullptr, cu, skip, S, H, mode);
 }
 
 }  // namespace embtune

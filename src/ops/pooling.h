@@ -16,10 +16,19 @@ void pooling_forward(float* out, int64_t out_stride, const float* x, const int32
                      const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
 void pooling_forward_scalar(float* out, int64_t out_stride, const float* x, const int32_t* cu,
                             const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
-// Gradient of pooling_forward for Cls, Mean, MeanSqrtLen and LastToken; Max is not supported
-// (it would need the arg-max rows) and aborts. d_out (S, H) is read at d_out + s * out_stride;
-// d_x (N, H) is accumulated (+=), so several concatenated modes add into one buffer. Rows left
-// out by skip get nothing. Threaded over sentences (their rows are disjoint).
+// Gradient of pooling_forward. d_out (S, H) is read at d_out + s * out_stride; d_x (N, H) is
+// accumulated (+=), so several concatenated modes add into one buffer. Rows left out by skip get
+// nothing. x (N, H) is the forward's input; only Max reads it (it may be null for the other
+// modes): each (sequence, column) sends its gradient to one row, the first row of the pooled
+// range holding the maximum, as torch.max(dim) picks the first maximal index and its backward
+// scatters to that index alone. A column whose maximum is the -1e9 fill (no row above it, or an
+// all-prompt text) gets no gradient: in sentence-transformers the fill overwrote the masked
+// positions, so the gradient stops there. Threaded over sentences (their rows are disjoint).
+void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const float* x, const int32_t* cu,
+                      const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
+void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const float* x,
+                             const int32_t* cu, const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
+// The same without x, for the modes that do not need it; Max aborts.
 void pooling_backward(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
                       const int32_t* skip, int64_t S, int64_t H, PoolingMode mode);
 void pooling_backward_scalar(float* d_x, const float* d_out, int64_t out_stride, const int32_t* cu,
