@@ -145,9 +145,9 @@ TEST_F(TrainBadInput, MissingColumnEmptyTextMixedColumns) {
   expect_refused("d.jsonl", "{\"anchor\": \"only one column\"}\n", "", {"d.jsonl", "anchor, positive"});
 }
 
-TEST_F(TrainBadInput, UnimplementedOptionsAreRefusedClearly) {
+TEST_F(TrainBadInput, InvalidAndUnimplementedOptionsAreRefusedClearly) {
   const std::string ok = "{\"anchor\": \"a\", \"positive\": \"b\"}\n{\"anchor\": \"c\", \"positive\": \"d\"}\n";
-  expect_refused("e.jsonl", ok, "--dropout 0.1", {"dropout"});
+  expect_refused("e.jsonl", ok, "--dropout 1", {"dropout"});
   expect_refused("f.jsonl", ok, "--precision bf16", {"fp32"});
 }
 

@@ -11,7 +11,7 @@
 #include "model/bert.h"
 #include "test_util.h"
 #include "train/adamw.h"
-#include "train/contrastive.h"
+#include "train/train_step.h"
 
 namespace embtune {
 namespace {
@@ -68,21 +68,27 @@ void check_trajectory(const Run& run) {
   std::vector<float> grads(n), m(n, 0.0f), v(n, 0.0f);
   AdamWConfig cfg;
   cfg.weight_decay = run.wd;
-  ContrastiveScratch scratch;
+  TrainStepScratch scratch;
+  LossSpec mnrl;
+  // torch_bert.py's pool(): mean pooling, then normalisation.
+  SentenceHead head;
+  SentenceHeadConfig hc;
+  hc.hidden_size = run.hidden;
+  hc.modules = {HeadModule::Normalize};
+  head.init(hc);
   double worst_loss = 0;
   for (int step = 0; step < run.steps; step++) {
-    PackedBatch anchors, candidates;
-    std::vector<std::vector<int32_t>> negs;
-    for (int i = step * run.batch; i < (step + 1) * run.batch; i++) {
-      anchors.add(pairs[i]["q"].get<std::vector<int32_t>>());
-      candidates.add(pairs[i]["p"].get<std::vector<int32_t>>());
-      if (pairs[i].contains("n"))
-        for (auto& x : pairs[i]["n"]) negs.push_back(x.get<std::vector<int32_t>>());
-    }
-    for (auto& x : negs) candidates.add(x);
+    // Column by column, as the trainer packs a micro-batch: anchors, positives, negative_k.
+    PackedBatch batch;
+    const int first = step * run.batch, end = (step + 1) * run.batch;
+    for (int i = first; i < end; i++) batch.add(pairs[i]["q"].get<std::vector<int32_t>>());
+    for (int i = first; i < end; i++) batch.add(pairs[i]["p"].get<std::vector<int32_t>>());
+    for (int k = 0; k < run.negatives; k++)
+      for (int i = first; i < end; i++) batch.add(pairs[i]["n"][k].get<std::vector<int32_t>>());
     std::fill(grads.begin(), grads.end(), 0.0f);
-    const double loss = mnrl_accumulate_gradients(model, anchors, candidates, PoolingMode::Mean, 20.0f, false, &scratch,
-                                                  grads.data());
+    const double loss = train_micro_batch(model, head, batch, run.batch, 2 + run.negatives, 0, mnrl, nullptr, 1.0f,
+                                          &scratch, grads.data(), nullptr)
+                            .loss;
     const double rel = std::fabs(loss - torch_losses[step]) / std::fabs(torch_losses[step]);
     worst_loss = std::max(worst_loss, rel);
     EXPECT_LE(rel, 1e-5) << "step " << step << ": ours " << loss << ", torch " << torch_losses[step];

@@ -1,6 +1,7 @@
 // Checkpoints and resume: a run split in two ends with the very same weights as an unbroken one;
 // a killed run leaves only whole checkpoints, and resuming from them finishes the run; a resume
-// with other settings is refused. Not the maths of a step (test_train_parity.cpp).
+// with other settings is refused; a full disk fails the run cleanly and leaves the earlier
+// checkpoints whole. Not the maths of a step (test_train_parity.cpp).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -19,12 +20,8 @@ using test::sh_quote;
 class TrainResume : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (test::skip_without_shared()) GTEST_SKIP();
-    auto r = run_command(bin_ + " init --config tiny --tokenizer " +
-                         sh_quote(test::shared_dir() + "/data/tokenizers/sentence-transformers__all-MiniLM-L6-v2") +
-                         " --out " + sh_quote(tmp_.file("base")) + " --quiet");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
     const char* words[] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu"};
+    ASSERT_EQ(test::make_tiny_word_model(tmp_.file("base"), std::vector<std::string>(words, words + 12)), "");
     std::string data;
     for (int i = 0; i < 14; i++) {
       std::string a = std::string(words[i % 12]) + " " + words[(i * 5 + 1) % 12];
@@ -85,7 +82,7 @@ TEST_F(TrainResume, KilledRunLeavesWholeCheckpointsAndResumes) {
   const std::string out = tmp_.file("k");
   // Checkpoint every step and kill -9 at some point after the third one: whatever was being
   // written then, every checkpoint directory present must be complete.
-  const std::string script = train(out, "--max-steps 200 --save-steps 1") + " & pid=$!; i=0; while [ ! -d " +
+  const std::string script = train(out, "--max-steps 1000 --save-steps 1") + " & pid=$!; i=0; while [ ! -d " +
                              sh_quote(out + ".checkpoints/checkpoint-3") + " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
                              "sleep 0.37; kill -9 $pid; wait $pid; echo killed";
   auto r = run_command(script);
@@ -105,9 +102,54 @@ TEST_F(TrainResume, KilledRunLeavesWholeCheckpointsAndResumes) {
   EXPECT_GE(whole, 3);
   EXPECT_FALSE(fs::exists(out));
   // Resuming finishes the run (a shorter one would be refused: the step count is part of it).
-  r = run_command(train(out, "--max-steps 200 --save-steps 100 --resume"));
+  r = run_command(train(out, "--max-steps 1000 --save-steps 1000 --resume"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(fs::exists(out + "/model.safetensors"));
+}
+
+TEST_F(TrainResume, FullDiskFailsCleanlyAndTheCheckpointsResume) {
+  // A tmpfs in a private mount namespace sized for the run's files and three and a half
+  // checkpoints: the fourth checkpoint's write meets ENOSPC.
+  if (run_command("unshare -rm true").exit_code != 0) GTEST_SKIP() << "no user and mount namespaces here";
+  const std::string disk = tmp_.file("disk"), saved = tmp_.file("saved");
+  fs::create_directories(disk);
+  const std::string flags = "--max-steps 8 --seed 3";
+  auto r = run_command(train(tmp_.file("whole"), flags + " --save-steps 1"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto bytes = [](const std::string& dir) {
+    uintmax_t n = 0;
+    for (auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file()) n += e.file_size();
+    return n;
+  };
+  const uintmax_t size_kb = (bytes(tmp_.file("whole")) + bytes(tmp_.file("whole.checkpoints/checkpoint-1")) * 7 / 2) / 1024;
+  r = run_command("unshare -rm sh -c " +
+                  sh_quote("mount -t tmpfs -o size=" + std::to_string(size_kb) + "k tmpfs " + sh_quote(disk) + " || exit 99; " +
+                           train(disk + "/run", flags + " --save-steps 1") + "; echo \"rc=$?\"; echo listing:; ls -a " +
+                           sh_quote(disk) + " " + sh_quote(disk + "/run.checkpoints") + "; cp -r " +
+                           sh_quote(disk + "/run.checkpoints") + " " + sh_quote(saved)));
+  if (r.out.find("rc=") == std::string::npos) GTEST_SKIP() << "cannot mount a tmpfs here: " << r.out;
+  EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("No space left"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("earlier checkpoints are whole"), std::string::npos) << r.out;
+  ASSERT_NE(r.out.find("listing:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(".tmp", r.out.find("listing:")), std::string::npos) << "nothing half-written is left behind: " << r.out;
+  int whole = 0;
+  for (auto& e : fs::directory_iterator(saved)) {
+    nlohmann::json state = nlohmann::json::parse(test::read_text(e.path() / "trainer_state.json"));
+    EXPECT_EQ("checkpoint-" + std::to_string(state["step"].get<int>()), e.path().filename().string());
+    SafetensorsFile w, o;
+    EXPECT_TRUE(w.open((e.path() / "model.safetensors").string()).ok());
+    EXPECT_TRUE(o.open((e.path() / "optimizer.safetensors").string()).ok());
+    whole++;
+  }
+  EXPECT_GE(whole, 2);
+  EXPECT_LT(whole, 8);
+  // With room again, the run resumes from the newest checkpoint to the unbroken run's weights.
+  fs::rename(saved, tmp_.file("resumed.checkpoints"));
+  r = run_command(train(tmp_.file("resumed"), flags + " --resume"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(test::read_text(tmp_.file("whole/model.safetensors")), test::read_text(tmp_.file("resumed/model.safetensors")));
 }
 
 }  // namespace

@@ -128,4 +128,16 @@ void write_text(const std::string& path, const std::string& content) {
   out << content;
 }
 
+std::string make_tiny_word_model(const std::string& dir, const std::vector<std::string>& words) {
+  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (const std::string& w : words) vocab += w + "\n";
+  for (char c = 'a'; c <= 'z'; c++) vocab += std::string(1, c) + "\n##" + std::string(1, c) + "\n";
+  for (char c = '0'; c <= '9'; c++) vocab += std::string(1, c) + "\n##" + std::string(1, c) + "\n";
+  run_command("mkdir -p " + sh_quote(dir + "-vocab"));
+  write_text(dir + "-vocab/vocab.txt", vocab);
+  CommandResult r = run_command(sh_quote(embtune_bin()) + " init --config tiny --tokenizer " + sh_quote(dir + "-vocab/vocab.txt") +
+                                " --out " + sh_quote(dir) + " --quiet");
+  return r.exit_code == 0 ? "" : r.out;
+}
+
 }  // namespace embtune::test

@@ -55,6 +55,11 @@ std::string sh_quote(const std::string& s);
 // n values drawn from normal(0, scale).
 std::vector<float> random_normal(size_t n, std::mt19937& rng, float scale = 1.0f);
 
+// `embtune init --config tiny` at `dir` with a WordPiece vocabulary of the special tokens, `words`,
+// digits and single letters (plain and ## continuations): a model of ~0.5 M parameters whose
+// training steps take milliseconds. Returns the init command's output; "" on success.
+std::string make_tiny_word_model(const std::string& dir, const std::vector<std::string>& words);
+
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& content);
 

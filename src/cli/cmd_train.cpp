@@ -1,52 +1,71 @@
-// `embtune train`: fine-tunes a model directory on (anchor, positive[, negatives…]) rows with
-// MultipleNegativesRankingLoss. Not the engine: flags map onto TrainOptions for train_run().
+// `embtune train`: fine-tunes a model directory with a contrastive or scored loss. Not the engine:
+// every flag is generated from the option table of train/train_options.h, then train_run() runs.
 #include <memory>
 
 #include "cli/commands.h"
+#include "io/st_dir.h"
 #include "train/trainer.h"
 
 namespace embtune::cli {
 
+namespace {
+
+// Registers one field of the table as a flag of `sub`.
+void add_field(CLI::App* sub, const TrainOptionField& f, TrainOptions* o) {
+  std::visit(
+      [&](auto member) {
+        auto& v = o->*member;
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          // A switch that is on by default is turned off with --no-<name>.
+          if (v) sub->add_flag("!--no-" + f.name, v, f.help);
+          else sub->add_flag(f.flag_name(), v, f.help);
+        } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+          sub->add_option_function<std::string>(f.flag_name(), [&v](const std::string& s) { v = s; }, f.help);
+        } else {
+          CLI::Option* opt = sub->add_option(f.flag_name(), v, f.help);
+          if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
+          if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
+        }
+      },
+      f.ref);
+}
+
+// The flag a field is given with on the command line (bools on by default: --no-<name>).
+CLI::Option* field_option(CLI::App* sub, const TrainOptionField& f) {
+  CLI::Option* opt = sub->get_option_no_throw(f.flag_name());
+  return opt ? opt : sub->get_option_no_throw("--no-" + f.name);
+}
+
+// Options from --config for every field not given on the command line; required fields checked.
+Status merge_config(CLI::App* sub, TrainOptions* o) {
+  if (!o->config.empty()) {
+    nlohmann::json j;
+    ET_RETURN_IF_ERROR(read_json_file(o->config, &j));
+    TrainOptions from_file;
+    ET_RETURN_IF_ERROR(train_options_from_json(j, o->config, &from_file));
+    for (const TrainOptionField& f : train_option_fields()) {
+      CLI::Option* opt = field_option(sub, f);
+      if (f.name != "config" && opt && opt->count() == 0) train_option_copy(f, from_file, o);
+    }
+  }
+  for (const TrainOptionField& f : train_option_fields())
+    if (f.required && train_option_value(*o, f) == "")
+      return make_error("%s is required (on the command line or in --config)", f.flag_name().c_str());
+  return Status::ok_status();
+}
+
+}  // namespace
+
 void add_train_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<TrainOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Fine-tune a model on pairs with MultipleNegativesRankingLoss");
-  sub->add_option("--model", a->model, "Base model directory")->required();
-  sub->add_option("--train", a->train, "Training rows: JSONL, CSV or TSV with anchor, positive[, negative_1, …]")->required();
-  sub->add_option("--out", a->out, "Output model directory (must not exist or be empty)")->required();
-  sub->add_option("--format", a->format, "Data format: auto (by extension), jsonl, csv or tsv")
-      ->check(CLI::IsMember({"auto", "jsonl", "csv", "tsv"}));
-  sub->add_option("--columns", a->columns, "Text columns to use, in order (default: all but score/label)")->delimiter(',');
-  sub->add_option("--epochs", a->epochs, "Passes over the data")->check(CLI::NonNegativeNumber);
-  sub->add_option("--max-steps", a->max_steps, "Optimizer steps (overrides --epochs)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--batch-size", a->batch_size, "Rows per step; every other row's texts are in-batch negatives")
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--lr", a->lr, "Peak learning rate");
-  sub->add_option("--warmup", a->warmup, "Warmup: a ratio of the steps (< 1) or a number of steps (>= 1)");
-  sub->add_option("--scheduler", a->scheduler, "Learning-rate schedule after warmup: linear, cosine or constant")
-      ->check(CLI::IsMember({"linear", "cosine", "constant"}));
-  sub->add_option("--weight-decay", a->weight_decay, "AdamW decoupled weight decay (not on biases and LayerNorm)");
-  sub->add_option("--max-grad-norm", a->max_grad_norm, "Clip gradients to this global L2 norm (0: no clipping)");
-  sub->add_option("--dropout", a->dropout, "Dropout probability (only 0 is implemented yet)");
-  sub->add_option("--scale", a->scale, "MNRL similarity scale (sentence-transformers' default 20)");
-  sub->add_flag("--symmetric", a->symmetric, "Add the positive-to-anchor term (MultipleNegativesSymmetricRankingLoss)");
-  sub->add_flag("!--no-shuffle", a->shuffle, "Keep the file's row order (batches in order)");
-  sub->add_option("--precision", a->precision, "fp32 (bf16 comes with the speed work)")->check(CLI::IsMember({"fp32", "bf16"}));
-  sub->add_option("--seed", a->seed, "Seed of the shuffling");
-  sub->add_option("--prompt", a->prompt, "Prompt name (from the model's prompts) prepended to the anchors");
-  sub->add_option("--prompt-text", a->prompt_text, "Literal prompt prepended to the anchors (wins over --prompt)")
-      ->each([a](const std::string&) { a->has_prompt_text = true; });
-  sub->add_flag("--json", a->json_log, "Print each step's log line (JSON) on stdout");
-  sub->add_option("--save-steps", a->save_steps, "Write a checkpoint every N steps to OUT.checkpoints/checkpoint-N")
-      ->check(CLI::NonNegativeNumber);
-  sub->add_flag("--resume", a->resume, "Continue exactly from the latest checkpoint in OUT.checkpoints/");
-  sub->add_option("--stop-after", a->stop_after, "Checkpoint and stop after N steps of this run (split a long run)")
-      ->check(CLI::NonNegativeNumber);
-  on_parsed(sub, [a, &g]() {
+  CLI::App* sub = app.add_subcommand("train", "Fine-tune a model on pairs, triplets or scored pairs");
+  for (const TrainOptionField& f : train_option_fields()) add_field(sub, f, a.get());
+  on_parsed(sub, [a, sub, &g]() {
     a->quiet = g.quiet;
-    Status s = train_run(*a);
-    if (!s.ok()) return report_error("train", s);
-    if (!g.quiet) std::fprintf(stderr, "train: wrote %s (training_log.jsonl inside)\n", a->out.c_str());
-    return 0;
+    Status s = merge_config(sub, a.get());
+    if (s.ok()) s = train_run(*a);
+    return s.ok() ? 0 : report_error("train", s);
   });
 }
 

@@ -50,9 +50,10 @@ void Progress::draw(bool final_line) {
   bar.append(width - fill, ' ');
   std::string eta = final_line ? "took " + format_duration(el)
                                : "ETA " + (rate > 0 ? format_duration((total_ - done_) / rate) : std::string("?"));
-  std::fprintf(stderr, "%s%s [%s] %3.0f%% %lld/%lld %s, %.1f %s/s, %s%s", tty_ ? "\r" : "", label_.c_str(),
+  const std::string status = status_.empty() ? "" : ", " + status_;
+  std::fprintf(stderr, "%s%s [%s] %3.0f%% %lld/%lld %s, %.2f %s/s, %s%s%s", tty_ ? "\r" : "", label_.c_str(),
                bar.c_str(), frac * 100, (long long)done_, (long long)total_, unit_.c_str(), rate, unit_.c_str(),
-               eta.c_str(), (tty_ && !final_line) ? "\x1b[K" : "\n");
+               eta.c_str(), status.c_str(), (tty_ && !final_line) ? "\x1b[K" : "\n");
   std::fflush(stderr);
 }
 

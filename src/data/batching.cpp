@@ -2,6 +2,7 @@
 // Not a random sampler: given the same order, it always cuts the same batches.
 #include "data/batching.h"
 
+#include <algorithm>
 #include <deque>
 #include <unordered_set>
 
@@ -31,6 +32,17 @@ std::vector<std::vector<int64_t>> batches_without_duplicates(const std::vector<i
     batches.push_back(std::move(batch));
   }
   return batches;
+}
+
+std::vector<int64_t> group_by_length(const std::vector<int64_t>& order, const std::vector<int64_t>& lengths,
+                                     int64_t batch_size) {
+  std::vector<int64_t> out(order);
+  const size_t mega = static_cast<size_t>(std::max<int64_t>(1, 50 * batch_size));
+  for (size_t i = 0; i < out.size(); i += mega) {
+    auto end = out.begin() + std::min(out.size(), i + mega);
+    std::stable_sort(out.begin() + i, end, [&](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
+  }
+  return out;
 }
 
 }  // namespace embtune

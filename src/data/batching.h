@@ -16,4 +16,10 @@ std::vector<std::vector<int64_t>> batches_without_duplicates(const std::vector<i
                                                              const std::vector<std::vector<size_t>>& hashes,
                                                              int64_t batch_size);
 
+// As transformers' LengthGroupedSampler (group_by_length): `order` (already shuffled) is cut into
+// mega-batches of 50 × batch_size rows, each sorted by length, longest first (stable), so that
+// batches hold rows of similar length while the mega-batches stay in random order.
+std::vector<int64_t> group_by_length(const std::vector<int64_t>& order, const std::vector<int64_t>& lengths,
+                                     int64_t batch_size);
+
 }  // namespace embtune

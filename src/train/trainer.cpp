@@ -1,10 +1,11 @@
-// The training run: data -> tokens -> duplicate-free batches -> MNRL + AdamW steps -> a new
-// sentence-transformers directory with training_log.jsonl. Not the maths (model/, ops/, train/
-// kernels) and not argument parsing (cli/cmd_train.cpp).
+// The training run: rows -> tokens -> batches -> micro-batch passes + AdamW steps -> a new
+// sentence-transformers directory with training_log.jsonl, eval_log.jsonl and a model card.
+// Not the maths (model/, ops/, train/train_step) and not argument parsing (cli/cmd_train.cpp).
 #include "train/trainer.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,17 +13,21 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <unordered_map>
 
 #include "core/file.h"
 #include "core/progress.h"
-#include "io/safetensors.h"
-#include "io/st_dir.h"
 #include "data/batching.h"
 #include "data/training_data.h"
+#include "eval/metrics.h"
+#include "io/safetensors.h"
+#include "io/st_dir.h"
 #include "model/sentence_encoder.h"
 #include "train/adamw.h"
-#include "train/contrastive.h"
+#include "train/model_card.h"
+#include "train/objective.h"
 #include "train/schedule.h"
+#include "train/train_step.h"
 
 namespace embtune {
 
@@ -30,7 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Everything of the base directory but its weights, which the run writes anew.
+// Everything of the base directory but its weights, log and card, which the run writes anew.
 Status copy_model_files(const std::string& from, const std::string& to) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -40,10 +45,12 @@ Status copy_model_files(const std::string& from, const std::string& to) {
       fs::create_directories(fs::path(to) / rel, ec);
       continue;
     }
-    const bool weights = rel.parent_path().empty() &&
-                         (name == "model.safetensors" || name == "model.safetensors.index.json" ||
-                          name.rfind("model-", 0) == 0 || name == "pytorch_model.bin" || name == "training_log.jsonl");
-    if (weights || name.find(".tmp") != std::string::npos) continue;
+    const bool top = rel.parent_path().empty();
+    const bool replaced = top && (name == "model.safetensors" || name == "model.safetensors.index.json" ||
+                                  name.rfind("model-", 0) == 0 || name == "pytorch_model.bin" ||
+                                  name == "training_log.jsonl" || name == "eval_log.jsonl" || name == "README.md" ||
+                                  name == "embtune_train.json");
+    if (replaced || name.find(".tmp") != std::string::npos) continue;
     fs::copy_file(it->path(), fs::path(to) / rel, fs::copy_options::overwrite_existing, ec);
     if (ec) break;
   }
@@ -51,20 +58,72 @@ Status copy_model_files(const std::string& from, const std::string& to) {
   return Status::ok_status();
 }
 
-// What must be equal for a checkpoint to continue this run exactly.
+// What must be equal for a checkpoint to continue this run exactly: every option but those of
+// the invocation, the number of rows and of steps.
 nlohmann::json run_identity(const TrainOptions& o, int64_t rows, int64_t total) {
-  return {{"train", o.train}, {"rows", rows}, {"batch_size", o.batch_size}, {"seed", o.seed}, {"shuffle", o.shuffle},
-          {"total_steps", total}, {"lr", o.lr}, {"scheduler", o.scheduler}, {"warmup", o.warmup},
-          {"weight_decay", o.weight_decay}, {"max_grad_norm", o.max_grad_norm}, {"scale", o.scale},
-          {"symmetric", o.symmetric}};
+  nlohmann::json j = train_options_to_json(o);
+  j["rows"] = rows;
+  j["total_steps"] = total;
+  return j;
 }
 
 std::string checkpoints_dir(const TrainOptions& o) { return o.out + ".checkpoints"; }
 
+// checkpoint-N, steps ascending.
+std::vector<std::pair<int64_t, std::string>> list_checkpoints(const TrainOptions& o) {
+  std::error_code ec;
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (auto& e : fs::directory_iterator(checkpoints_dir(o), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("checkpoint-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+    char* end = nullptr;
+    const long long step = std::strtoll(name.c_str() + 11, &end, 10);
+    if (*end == '\0' && end != name.c_str() + 11) found.emplace_back(step, e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// The trainable parameters: the encoder's arena, then the head's Dense layers. Gradients and
+// AdamW moments are one arena of params_total() floats in this order, so clipping sees one
+// global norm over both.
+struct Trainable {
+  BertModel* model;
+  SentenceHead* head;
+  size_t bert_size() const { return model->params().size(); }
+  size_t total() const { return bert_size() + head->params().size(); }
+  // Calls f(name, shape, params, offset into the shared arena, numel) for every tensor.
+  template <class F>
+  void each(F&& f) const {
+    for (const ParamInfo& p : model->layout()) f(p.name, p.shape, model->params().data() + p.offset, p.offset, p.numel);
+    for (const ParamInfo& p : head->layout())
+      f(p.name, p.shape, head->params().data() + p.offset, bert_size() + p.offset, p.numel);
+  }
+};
+
+Status write_checkpoint_files(const std::string& dir, const Trainable& t, const std::vector<float>& m,
+                              const std::vector<float>& v, const nlohmann::json& state, const std::string& log) {
+  ET_RETURN_IF_ERROR(t.model->save_safetensors(dir + "/model.safetensors", DType::F32));
+  std::vector<TensorToWrite> head, moments;
+  for (const ParamInfo& p : t.head->layout())
+    head.push_back({p.name, p.shape, t.head->params().data() + p.offset, DType::F32});
+  if (!head.empty()) ET_RETURN_IF_ERROR(safetensors_write(dir + "/head.safetensors", head));
+  t.each([&](const std::string& name, const std::vector<int64_t>& shape, float*, size_t off, int64_t) {
+    moments.push_back({"exp_avg." + name, shape, m.data() + off, DType::F32});
+    moments.push_back({"exp_avg_sq." + name, shape, v.data() + off, DType::F32});
+  });
+  ET_RETURN_IF_ERROR(safetensors_write(dir + "/optimizer.safetensors", moments));
+  ET_RETURN_IF_ERROR(write_json_file(dir + "/trainer_state.json", state));
+  AtomicFile f;
+  ET_RETURN_IF_ERROR(f.open(dir + "/training_log.jsonl"));
+  ET_RETURN_IF_ERROR(f.write(log));
+  return f.commit();
+}
+
 // checkpoint-N: model.safetensors, optimizer.safetensors (AdamW moments), trainer_state.json and
-// the log so far; written beside its final name and renamed, so a crash or kill mid-write
-// leaves the previous checkpoints whole.
-Status save_checkpoint(const TrainOptions& o, const BertModel& model, const std::vector<float>& m,
+// the log so far; written beside its final name and renamed, so a crash, a kill or a full disk
+// mid-write leaves the previous checkpoints whole (and no half-written one behind).
+Status save_checkpoint(const TrainOptions& o, const Trainable& t, const std::vector<float>& m,
                        const std::vector<float>& v, const nlohmann::json& state, const std::string& log) {
   const std::string final_dir = checkpoints_dir(o) + "/checkpoint-" + std::to_string(state["step"].get<int64_t>());
   const std::string tmp = final_dir + ".tmp-" + std::to_string(getpid());
@@ -72,69 +131,181 @@ Status save_checkpoint(const TrainOptions& o, const BertModel& model, const std:
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) return make_error("%s: cannot create directory: %s", tmp.c_str(), ec.message().c_str());
-  ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", DType::F32));
-  std::vector<TensorToWrite> moments;
-  for (const ParamInfo& p : model.layout()) {
-    moments.push_back({"exp_avg." + p.name, p.shape, m.data() + p.offset, DType::F32});
-    moments.push_back({"exp_avg_sq." + p.name, p.shape, v.data() + p.offset, DType::F32});
+  Status s = write_checkpoint_files(tmp, t, m, v, state, log);
+  if (s.ok()) {
+    fs::remove_all(final_dir, ec);
+    fs::rename(tmp, final_dir, ec);
+    if (ec) s = make_error("%s: cannot move the checkpoint into place: %s", final_dir.c_str(), ec.message().c_str());
   }
-  ET_RETURN_IF_ERROR(safetensors_write(tmp + "/optimizer.safetensors", moments));
-  ET_RETURN_IF_ERROR(write_json_file(tmp + "/trainer_state.json", state));
-  AtomicFile f;
-  ET_RETURN_IF_ERROR(f.open(tmp + "/training_log.jsonl"));
-  ET_RETURN_IF_ERROR(f.write(log));
-  ET_RETURN_IF_ERROR(f.commit());
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp, final_dir, ec);
-  if (ec) return make_error("%s: cannot move the checkpoint into place: %s", final_dir.c_str(), ec.message().c_str());
+  if (!s.ok()) {
+    fs::remove_all(tmp, ec);
+    return s.wrap("checkpoint at step " + std::to_string(state["step"].get<int64_t>()) +
+                  " not written (the earlier checkpoints are whole)");
+  }
+  if (o.save_total_limit > 0) {
+    auto all = list_checkpoints(o);
+    for (size_t i = 0; i + o.save_total_limit < all.size(); i++) fs::remove_all(all[i].second, ec);
+  }
   return Status::ok_status();
 }
 
-// The checkpoint-N with the largest N, or "" when there is none.
-std::string latest_checkpoint(const TrainOptions& o) {
-  std::error_code ec;
-  std::string best;
-  long best_step = -1;
-  for (auto& e : fs::directory_iterator(checkpoints_dir(o), ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("checkpoint-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
-    char* end = nullptr;
-    const long step = std::strtol(name.c_str() + 11, &end, 10);
-    if (*end == '\0' && step > best_step) best_step = step, best = e.path().string();
-  }
-  return best;
+// A named tensor of `file` into dst, which must have its shape.
+Status read_tensor(const SafetensorsFile& file, const std::string& path, const std::string& name,
+                   const std::vector<int64_t>& shape, float* dst) {
+  const TensorView* t = file.find(name);
+  if (!t || t->shape != shape) return make_error("%s: missing or misshapen \"%s\"", path.c_str(), name.c_str());
+  return tensor_to_f32(*t, dst);
 }
 
-Status load_checkpoint(const std::string& dir, BertModel* model, std::vector<float>* m, std::vector<float>* v,
+Status load_checkpoint(const std::string& dir, const Trainable& t, std::vector<float>* m, std::vector<float>* v,
                        nlohmann::json* state, std::string* log) {
   ET_RETURN_IF_ERROR(read_json_file(dir + "/trainer_state.json", state));
   SafetensorsSet weights;
   ET_RETURN_IF_ERROR(weights.open(dir + "/model.safetensors"));
-  const BertConfig cfg = model->config();
-  ET_RETURN_IF_ERROR(model->load(cfg, weights));
-  SafetensorsFile moments;
-  ET_RETURN_IF_ERROR(moments.open(dir + "/optimizer.safetensors"));
-  for (const ParamInfo& p : model->layout()) {
-    for (auto [prefix, dst] : {std::pair<const char*, std::vector<float>*>{"exp_avg.", m}, {"exp_avg_sq.", v}}) {
-      const TensorView* t = moments.find(prefix + p.name);
-      if (!t || t->shape != p.shape)
-        return make_error("%s/optimizer.safetensors: missing or misshapen \"%s%s\"", dir.c_str(), prefix, p.name.c_str());
-      ET_RETURN_IF_ERROR(tensor_to_f32(*t, dst->data() + p.offset));
-    }
+  const BertConfig cfg = t.model->config();
+  ET_RETURN_IF_ERROR(t.model->load(cfg, weights));
+  if (!t.head->layout().empty()) {
+    SafetensorsFile head;
+    ET_RETURN_IF_ERROR(head.open(dir + "/head.safetensors"));
+    for (const ParamInfo& p : t.head->layout())
+      ET_RETURN_IF_ERROR(read_tensor(head, dir + "/head.safetensors", p.name, p.shape, t.head->params().data() + p.offset));
   }
+  SafetensorsFile moments;
+  const std::string mpath = dir + "/optimizer.safetensors";
+  ET_RETURN_IF_ERROR(moments.open(mpath));
+  Status s = Status::ok_status();
+  t.each([&](const std::string& name, const std::vector<int64_t>& shape, float*, size_t off, int64_t) {
+    if (s.ok()) s = read_tensor(moments, mpath, "exp_avg." + name, shape, m->data() + off);
+    if (s.ok()) s = read_tensor(moments, mpath, "exp_avg_sq." + name, shape, v->data() + off);
+  });
+  ET_RETURN_IF_ERROR(s);
   return read_file(dir + "/training_log.jsonl", log);
 }
 
 Status check_options(const TrainOptions& o) {
-  if (o.dropout != 0.0)
-    return make_error("--dropout %g: dropout is not implemented yet; pass --dropout 0", o.dropout);
   if (o.precision != "fp32") return make_error("--precision %s: only fp32 training is implemented yet", o.precision.c_str());
   if (o.batch_size < 1) return make_error("--batch-size must be at least 1");
-  if (o.lr <= 0) return make_error("--lr must be positive");
-  if (o.warmup < 0) return make_error("--warmup must not be negative");
+  if (o.gradient_accumulation_steps < 1) return make_error("--gradient-accumulation-steps must be at least 1");
+  if (!(o.lr > 0)) return make_error("--lr must be positive");
+  if (!(o.warmup >= 0)) return make_error("--warmup must not be negative");
+  if (o.dropout >= 1) return make_error("--dropout %g: must be below 1", o.dropout);
   if (o.max_steps <= 0 && o.epochs <= 0) return make_error("give --epochs or --max-steps");
+  if (o.max_steps < 0 || o.epochs < 0 || o.save_steps < 0 || o.eval_steps < 0 || o.stop_after < 0 ||
+      o.save_total_limit < 0)
+    return make_error("--max-steps, --epochs, --save-steps, --eval-steps, --stop-after and --save-total-limit must not be negative");
+  if (!(o.score_min <= o.score_max)) return make_error("--score-min must not exceed --score-max");
   LrSchedule k;
   return lr_schedule_from_name(o.scheduler, &k);
+}
+
+// Reads `path` with the columns the loss needs; errors name the file and line.
+Status read_rows(const std::string& path, const TrainOptions& o, const LossSpec& spec, TrainingData* data) {
+  const LossColumns need = loss_columns(spec.kind);
+  TrainingDataOptions dopt;
+  dopt.format = o.format;
+  dopt.columns = o.columns;
+  dopt.score_column = o.score_column;
+  if (spec.kind == LossKind::CoSent || spec.kind == LossKind::Angle) {
+    dopt.score_min = o.score_min;
+    dopt.score_max = o.score_max;
+  }
+  ET_RETURN_IF_ERROR(training_data_read(path, dopt, data));
+  const size_t n = data->text_columns.size();
+  if (n < need.min_texts || n > need.max_texts)
+    return make_error("%s: %s needs the text columns %s; found %zu (%s)", path.c_str(), loss_class_name(spec), need.names,
+                      n, [&] {
+                        std::string s;
+                        for (const std::string& c : data->text_columns) s += (s.empty() ? "" : ", ") + c;
+                        return s;
+                      }().c_str());
+  if (need.needs_score && data->score_column.empty())
+    return make_error("%s: %s needs a score column (\"score\" or \"label\", or --score-column)", path.c_str(),
+                      loss_class_name(spec));
+  return Status::ok_status();
+}
+
+// The prompt options of column c: the anchors get --prompt-text / --prompt; as in
+// sentence-transformers' trainer, the model's default prompt (an inference setting) is not used.
+EmbedOptions column_embed_options(const TrainOptions& o, size_t c) {
+  EmbedOptions eo;
+  eo.has_prompt_text = true;
+  if (c == 0 && o.prompt_text) eo.prompt_text = *o.prompt_text;
+  if (c == 0 && !o.prompt_text && !o.prompt.empty()) {
+    eo.has_prompt_text = false;
+    eo.prompt_name = o.prompt;
+  }
+  return eo;
+}
+
+// Loss and metrics of the current model on held-out rows: the loss over consecutive batches of
+// --batch-size in file order; for pair and triplet losses, cosine retrieval of each anchor's
+// positive among every other text of the set; for scored pairs, Spearman and Pearson of the
+// cosine against the score (sentence-transformers' EmbeddingSimilarityEvaluator).
+Status evaluate(const SentenceEncoder& enc, const TrainingData& d, const TrainOptions& o, const LossSpec& spec,
+                const std::string& file, nlohmann::json* out) {
+  const int64_t rows = static_cast<int64_t>(d.rows.size()), cols = static_cast<int64_t>(d.text_columns.size());
+  const int64_t D = enc.dim();
+  std::vector<std::vector<float>> emb(cols);
+  for (int64_t c = 0; c < cols; c++) {
+    std::vector<std::string> texts(rows);
+    for (int64_t r = 0; r < rows; r++) texts[r] = d.rows[r].texts[c];
+    ET_RETURN_IF_ERROR(enc.embed(texts, column_embed_options(o, c), &emb[c]).wrap(file));
+  }
+  double loss_sum = 0;
+  std::vector<float> batch, grad, scores;
+  for (int64_t b0 = 0; b0 < rows; b0 += o.batch_size) {
+    const int64_t B = std::min<int64_t>(o.batch_size, rows - b0);
+    batch.resize(cols * B * D);
+    grad.resize(cols * B * D);
+    scores.resize(B);
+    for (int64_t c = 0; c < cols; c++)
+      std::copy(emb[c].begin() + b0 * D, emb[c].begin() + (b0 + B) * D, batch.begin() + c * B * D);
+    for (int64_t r = 0; r < B; r++) scores[r] = static_cast<float>(d.rows[b0 + r].score);
+    loss_sum += B * loss_forward_backward(spec, grad.data(), batch.data(), B, cols, D, scores.data());
+  }
+  *out = {{"eval_loss", loss_sum / rows}};
+  if (spec.kind == LossKind::CoSent || spec.kind == LossKind::Angle) {
+    const std::vector<double> cos = pairwise_cosine(emb[0].data(), emb[1].data(), rows, D);
+    std::vector<double> gold(rows);
+    for (int64_t r = 0; r < rows; r++) gold[r] = d.rows[r].score;
+    (*out)["eval_spearman_cosine"] = spearman_correlation(cos, gold);
+    (*out)["eval_pearson_cosine"] = pearson_correlation(cos, gold);
+  } else if (spec.kind != LossKind::MarginMse) {
+    std::unordered_map<std::string, int64_t> doc_index;
+    std::vector<float> docs;
+    std::vector<std::vector<int64_t>> relevant(rows);
+    for (int64_t c = 1; c < cols; c++)
+      for (int64_t r = 0; r < rows; r++) {
+        auto [it, added] = doc_index.emplace(d.rows[r].texts[c], static_cast<int64_t>(doc_index.size()));
+        if (added) docs.insert(docs.end(), emb[c].begin() + r * D, emb[c].begin() + (r + 1) * D);
+        if (c == 1) relevant[r] = {it->second};
+      }
+    const auto m = retrieval_metrics(emb[0].data(), rows, docs.data(), static_cast<int64_t>(doc_index.size()), D,
+                                     relevant, {1, 10});
+    for (const char* k : {"accuracy@1", "recall@10", "mrr@10", "ndcg@10"}) (*out)[std::string("eval_") + k] = m.at(k);
+  }
+  return Status::ok_status();
+}
+
+// Appends `text` to the open log, failing on a write error (a full disk).
+Status append_line(std::FILE* f, const std::string& path, const std::string& text) {
+  if (std::fputs(text.c_str(), f) < 0 || std::fflush(f) != 0)
+    return make_error("%s: write failed: %s", path.c_str(), std::strerror(errno));
+  return Status::ok_status();
+}
+
+// The probabilities of this run: --dropout for both, or the model config's.
+void dropout_probabilities(const TrainOptions& o, const BertConfig& c, double* hidden, double* attention) {
+  *hidden = o.dropout >= 0 ? o.dropout : c.hidden_dropout_prob;
+  *attention = o.dropout >= 0 ? o.dropout : c.attention_probs_dropout_prob;
+}
+
+// splitmix64 of the run's seed and a micro-batch number: well-mixed, distinct seeds per micro-batch.
+uint64_t dropout_seed(uint64_t seed, uint64_t micro_batch) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (micro_batch + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 
 }  // namespace
@@ -143,27 +314,28 @@ Status train_run(const TrainOptions& opt) {
   ET_RETURN_IF_ERROR(check_options(opt));
   LrSchedule schedule;
   ET_RETURN_IF_ERROR(lr_schedule_from_name(opt.scheduler, &schedule));
+  LossSpec spec;
+  ET_RETURN_IF_ERROR(loss_spec_from_names(opt.loss, opt.distance, opt.scale, opt.symmetric, opt.margin, &spec));
   std::error_code ec;
   if (fs::exists(opt.out, ec) && !(fs::is_directory(opt.out, ec) && fs::is_empty(opt.out, ec)))
     return make_error("%s: already exists and is not empty", opt.out.c_str());
 
-  // Data first: every row is checked before the model loads or a step runs.
-  TrainingDataOptions dopt;
-  dopt.format = opt.format;
-  dopt.columns = opt.columns;
-  TrainingData data;
-  ET_RETURN_IF_ERROR(training_data_read(opt.train, dopt, &data));
-  if (data.text_columns.size() < 2)
-    return make_error("%s: MultipleNegativesRankingLoss needs (anchor, positive[, negatives…]) text columns; found %zu",
-                      opt.train.c_str(), data.text_columns.size());
+  // Data first: every row of both files is checked before the model loads or a step runs.
+  TrainingData data, eval_data;
+  ET_RETURN_IF_ERROR(read_rows(opt.train, opt, spec, &data));
+  if (!opt.eval.empty()) {
+    ET_RETURN_IF_ERROR(read_rows(opt.eval, opt, spec, &eval_data));
+    if (eval_data.text_columns != data.text_columns)
+      return make_error("%s: the evaluation rows must have the training rows' text columns", opt.eval.c_str());
+  }
 
   std::unique_ptr<SentenceEncoder> enc;
   ET_RETURN_IF_ERROR(SentenceEncoder::load(opt.model, &enc));
-  if (!enc->dense().empty()) return make_error("%s: training models with Dense modules is not implemented yet", opt.model.c_str());
-  if (enc->pooling_modes().size() != 1 || enc->pooling_modes()[0] == PoolingMode::Max)
-    return make_error("%s: training supports one pooling mode of cls, mean, mean_sqrt_len_tokens, lasttoken",
-                      opt.model.c_str());
-  const PoolingMode pooling = enc->pooling_modes()[0];
+  BertModel& model = enc->bert();
+  SentenceHead& head = enc->head();
+  const Trainable trainable{&model, &head};
+  double p_hidden = 0, p_attention = 0;
+  dropout_probabilities(opt, model.config(), &p_hidden, &p_attention);
 
   // Tokenize every column as sentence-transformers would: the prompt goes to the anchors.
   const int64_t rows = static_cast<int64_t>(data.rows.size());
@@ -173,33 +345,32 @@ Status train_run(const TrainOptions& opt) {
   for (size_t c = 0; c < cols; c++) {
     std::vector<std::string> texts(rows);
     for (int64_t r = 0; r < rows; r++) texts[r] = data.rows[r].texts[c];
-    // As sentence-transformers' trainer: prompts only where asked (the model's default prompt is
-    // an inference setting), and only on the anchor column.
-    EmbedOptions eo;
-    eo.has_prompt_text = true;
-    if (c == 0 && opt.has_prompt_text) eo.prompt_text = opt.prompt_text;
-    if (c == 0 && !opt.has_prompt_text && !opt.prompt.empty()) {
-      eo.has_prompt_text = false;
-      eo.prompt_name = opt.prompt;
-    }
     int32_t pt = 0;
-    ET_RETURN_IF_ERROR(enc->tokenize(texts, eo, &tokens[c], &pt).wrap(opt.train + ": column \"" + data.text_columns[c] + "\""));
+    ET_RETURN_IF_ERROR(enc->tokenize(texts, column_embed_options(opt, c), &tokens[c], &pt)
+                           .wrap(opt.train + ": column \"" + data.text_columns[c] + "\""));
     if (c == 0) anchor_prompt_tokens = pt;
   }
+  // In-batch-negative losses never see a text twice in one batch; the others batch in order.
   std::vector<std::vector<size_t>> hashes(rows);
-  for (int64_t r = 0; r < rows; r++)
-    for (const std::string& t : data.rows[r].texts) hashes[r].push_back(std::hash<std::string>{}(t));
+  if (loss_columns(spec.kind).in_batch_negatives)
+    for (int64_t r = 0; r < rows; r++)
+      for (const std::string& t : data.rows[r].texts) hashes[r].push_back(std::hash<std::string>{}(t));
+  std::vector<int64_t> lengths(rows, 0);
+  for (size_t c = 0; c < cols; c++)
+    for (int64_t r = 0; r < rows; r++) lengths[r] += static_cast<int64_t>(tokens[c][r].ids.size());
 
   std::mt19937_64 rng(opt.seed);
   std::vector<int64_t> order(rows);
   for (int64_t r = 0; r < rows; r++) order[r] = r;
   auto epoch_batches = [&]() {
     if (opt.shuffle) std::shuffle(order.begin(), order.end(), rng);
+    if (opt.group_by_length) order = group_by_length(order, lengths, opt.batch_size);
     return batches_without_duplicates(order, hashes, opt.batch_size);
   };
   std::vector<std::vector<int64_t>> batches = epoch_batches();
-  const int64_t steps_per_epoch = static_cast<int64_t>(batches.size());
-  const int64_t total = opt.max_steps > 0 ? opt.max_steps : opt.epochs * steps_per_epoch;
+  const int64_t accum = opt.gradient_accumulation_steps;
+  const int64_t total = opt.max_steps > 0 ? opt.max_steps
+                                          : (opt.epochs * static_cast<int64_t>(batches.size()) + accum - 1) / accum;
   const int64_t warmup = opt.warmup < 1.0 ? static_cast<int64_t>(std::ceil(opt.warmup * total))
                                           : static_cast<int64_t>(opt.warmup);
 
@@ -216,26 +387,30 @@ Status train_run(const TrainOptions& opt) {
     }
   } cleanup{tmp};
   ET_RETURN_IF_ERROR(copy_model_files(enc->files().dir, tmp));
-  std::FILE* log = std::fopen((tmp + "/training_log.jsonl").c_str(), "w");
-  if (!log) return make_error("%s/training_log.jsonl: cannot create", tmp.c_str());
+  const std::string log_path = tmp + "/training_log.jsonl";
+  std::FILE* log = std::fopen(log_path.c_str(), "w");
+  if (!log) return make_error("%s: cannot create", log_path.c_str());
   struct CloseLog {
     std::FILE* f;
     ~CloseLog() { std::fclose(f); }
   } close_log{log};
 
-  BertModel& model = enc->bert();
-  const size_t n = model.params().size();
+  const size_t n = trainable.total();
   std::vector<float> grads(n), m(n, 0.0f), v(n, 0.0f);
+  float* head_grads = grads.data() + trainable.bert_size();
   AdamWConfig acfg;
   acfg.weight_decay = opt.weight_decay;
   const nlohmann::json identity = run_identity(opt, rows, total);
   int64_t start = 0, epoch = 0, in_epoch = 0;
   std::string log_text;
+  nlohmann::json eval_history = nlohmann::json::array();
+  double final_loss = 0;
   if (opt.resume) {
-    const std::string ckpt = latest_checkpoint(opt);
-    if (ckpt.empty()) return make_error("%s: no checkpoint to resume from", checkpoints_dir(opt).c_str());
+    const auto all = list_checkpoints(opt);
+    if (all.empty()) return make_error("%s: no checkpoint to resume from", checkpoints_dir(opt).c_str());
+    const std::string& ckpt = all.back().second;
     nlohmann::json state;
-    ET_RETURN_IF_ERROR(load_checkpoint(ckpt, &model, &m, &v, &state, &log_text));
+    ET_RETURN_IF_ERROR(load_checkpoint(ckpt, trainable, &m, &v, &state, &log_text));
     for (auto& [key, value] : identity.items())
       if (!state["run"].contains(key) || state["run"][key] != value)
         return make_error("%s: cannot resume: \"%s\" was %s in the checkpoint and is %s now", ckpt.c_str(), key.c_str(),
@@ -243,65 +418,104 @@ Status train_run(const TrainOptions& opt) {
     start = state["step"].get<int64_t>();
     epoch = state["epoch"].get<int64_t>();
     in_epoch = state["in_epoch"].get<int64_t>();
+    eval_history = state.value("eval", nlohmann::json::array());
+    final_loss = state.value("loss", 0.0);
     // The shuffles are replayed from the seed, so the RNG and the epoch's batches are exactly
     // those of the interrupted run.
     for (int64_t e = 0; e < epoch; e++) batches = epoch_batches();
-    if (!opt.quiet) std::fprintf(stderr, "train: resuming from %s (step %lld of %lld)\n", ckpt.c_str(), (long long)start, (long long)total);
+    if (!opt.quiet)
+      std::fprintf(stderr, "train: resuming from %s (step %lld of %lld)\n", ckpt.c_str(), (long long)start, (long long)total);
   }
-  std::fputs(log_text.c_str(), log);
-  ContrastiveScratch scratch;
+  ET_RETURN_IF_ERROR(append_line(log, log_path, log_text));
+
+  auto run_eval = [&](int64_t step, nlohmann::json* line) -> Status {
+    nlohmann::json e;
+    ET_RETURN_IF_ERROR(evaluate(*enc, eval_data, opt, spec, opt.eval, &e));
+    e["step"] = step;
+    eval_history.push_back(e);
+    if (line) line->update(e);
+    if (!opt.quiet) {
+      std::string s;
+      for (auto& [k, val] : e.items())
+        if (k != "step") s += " " + k + "=" + std::to_string(val.get<double>());
+      std::fprintf(stderr, "\ntrain: step %lld:%s\n", (long long)step, s.c_str());
+    }
+    return Status::ok_status();
+  };
+  if (!opt.eval.empty() && start == 0) ET_RETURN_IF_ERROR(run_eval(0, nullptr));
+
+  TrainStepScratch scratch;
   Progress bar("train", total, "steps", !opt.quiet);
-  PackedBatch anchors, candidates;
+  PackedBatch packed;
+  std::vector<float> scores;
   bar.update(start);
   for (int64_t step = start; step < total; step++) {
-    // Deferred duplicates can change the number of batches from one shuffle to the next.
-    if (in_epoch == static_cast<int64_t>(batches.size())) {
-      batches = epoch_batches();
-      epoch++;
-      in_epoch = 0;
-    }
-    const std::vector<int64_t>& batch = batches[in_epoch++];
     const auto t0 = std::chrono::steady_clock::now();
-    anchors.clear();
-    candidates.clear();
-    for (int64_t r : batch) {
-      anchors.add(tokens[0][r].ids, &tokens[0][r].type_ids);
-      candidates.add(tokens[1][r].ids, &tokens[1][r].type_ids);
-    }
-    for (int64_t r : batch)
-      for (size_t c = 2; c < cols; c++) candidates.add(tokens[c][r].ids, &tokens[c][r].type_ids);
-    ET_RETURN_IF_ERROR(model.validate_batch(anchors));
-    ET_RETURN_IF_ERROR(model.validate_batch(candidates));
     std::fill(grads.begin(), grads.end(), 0.0f);
-    const double loss = mnrl_accumulate_gradients(model, anchors, candidates, pooling, static_cast<float>(opt.scale),
-                                                  opt.symmetric, &scratch, grads.data(), anchor_prompt_tokens);
-    if (!std::isfinite(loss)) return make_error("step %lld: the loss is not finite (%g); try a lower --lr", (long long)step + 1, loss);
+    double loss = 0;
+    int64_t ntok = 0, nrows = 0;
+    for (int64_t micro = 0; micro < accum; micro++) {
+      // Deferred duplicates can change the number of batches from one shuffle to the next.
+      if (in_epoch == static_cast<int64_t>(batches.size())) {
+        batches = epoch_batches();
+        epoch++;
+        in_epoch = 0;
+      }
+      const std::vector<int64_t>& batch = batches[in_epoch++];
+      const int64_t B = static_cast<int64_t>(batch.size());
+      packed.clear();
+      for (size_t c = 0; c < cols; c++)
+        for (int64_t r : batch) packed.add(tokens[c][r].ids, &tokens[c][r].type_ids);
+      ET_RETURN_IF_ERROR(model.validate_batch(packed));
+      scores.resize(B);
+      for (int64_t i = 0; i < B; i++) scores[i] = static_cast<float>(data.rows[batch[i]].score);
+      // A fresh set of dropout masks for every micro-batch of the run, from the seed and the
+      // micro-batch's number: the same on resume, and on any number of threads.
+      DropoutConfig dropout;
+      dropout.hidden = static_cast<float>(p_hidden);
+      dropout.attention = static_cast<float>(p_attention);
+      dropout.seed = dropout_seed(opt.seed, static_cast<uint64_t>(step * accum + micro));
+      const TrainStepResult r = train_micro_batch(model, head, packed, B, static_cast<int64_t>(cols),
+                                                  anchor_prompt_tokens, spec, scores.data(),
+                                                  1.0f / static_cast<float>(accum), &scratch, grads.data(), head_grads,
+                                                  dropout);
+      loss += r.loss / static_cast<double>(accum);
+      ntok += r.tokens;
+      nrows += B;
+    }
+    final_loss = loss;
+    if (!std::isfinite(loss))
+      return make_error("step %lld: the loss is not finite (%g); try a lower --lr", (long long)step + 1, loss);
     const double grad_norm = clip_grad_norm(grads.data(), static_cast<int64_t>(n), opt.max_grad_norm);
     const double lr = lr_at_step(schedule, opt.lr, step, warmup, total);
-    for (const ParamInfo& p : model.layout())
-      adamw_step(model.params().data() + p.offset, m.data() + p.offset, v.data() + p.offset, grads.data() + p.offset,
-                 p.numel, lr, step + 1, acfg, param_gets_weight_decay(p.name));
+    trainable.each([&](const std::string& name, const std::vector<int64_t>&, float* params, size_t off, int64_t numel) {
+      adamw_step(params, m.data() + off, v.data() + off, grads.data() + off, numel, lr, step + 1, acfg,
+                 param_gets_weight_decay(name));
+    });
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const int64_t ntok = anchors.num_tokens() + candidates.num_tokens();
-    nlohmann::json line = {{"step", step + 1},
-                           {"epoch", epoch + static_cast<double>(in_epoch) / static_cast<double>(batches.size())},
-                           {"loss", loss},
-                           {"lr", lr},
-                           {"grad_norm", grad_norm},
-                           {"tokens_per_s", ntok / dt},
-                           {"pairs_per_s", static_cast<double>(batch.size()) / dt}};
+    const double epoch_pos = epoch + static_cast<double>(in_epoch) / static_cast<double>(batches.size());
+    nlohmann::json line = {{"step", step + 1},     {"epoch", epoch_pos},          {"loss", loss},
+                           {"lr", lr},             {"grad_norm", grad_norm},      {"tokens_per_s", ntok / dt},
+                           {"pairs_per_s", nrows / dt}};
+    const bool last = step + 1 == total;
+    if (!opt.eval.empty() && (last || (opt.eval_steps > 0 && (step + 1) % opt.eval_steps == 0)))
+      ET_RETURN_IF_ERROR(run_eval(step + 1, &line));
     const std::string text = line.dump() + "\n";
-    std::fputs(text.c_str(), log);
-    std::fflush(log);
+    ET_RETURN_IF_ERROR(append_line(log, log_path, text));
     log_text += text;
-    if (opt.json_log) std::fputs(text.c_str(), stdout);
+    if (opt.json_log) std::fputs(text.c_str(), stdout), std::fflush(stdout);
+    char status[96];
+    std::snprintf(status, sizeof status, "epoch %.2f, loss %.4f", epoch_pos, loss);
+    bar.set_status(status);
     bar.update(step + 1);
-    const bool stop = opt.stop_after > 0 && step + 1 - start == opt.stop_after && step + 1 < total;
+    const bool stop = opt.stop_after > 0 && step + 1 - start == opt.stop_after && !last;
     if (stop || (opt.save_steps > 0 && (step + 1) % opt.save_steps == 0)) {
-      const nlohmann::json state = {{"step", step + 1}, {"epoch", epoch}, {"in_epoch", in_epoch}, {"run", identity}};
-      ET_RETURN_IF_ERROR(save_checkpoint(opt, model, m, v, state, log_text));
+      const nlohmann::json state = {{"step", step + 1}, {"epoch", epoch}, {"in_epoch", in_epoch}, {"run", identity},
+                                    {"loss", loss}, {"eval", eval_history}};
+      ET_RETURN_IF_ERROR(save_checkpoint(opt, trainable, m, v, state, log_text));
     }
     if (stop) {
+      bar.finish();
       if (!opt.quiet)
         std::fprintf(stderr, "train: stopped after step %lld; continue with --resume\n", (long long)step + 1);
       return Status::ok_status();
@@ -309,11 +523,34 @@ Status train_run(const TrainOptions& opt) {
   }
   bar.finish();
   ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", DType::F32));
-  if (std::fflush(log) != 0) return make_error("%s/training_log.jsonl: write failed", tmp.c_str());
+  ET_RETURN_IF_ERROR(head.save_dense(tmp, DType::F32));
+  if (!opt.eval.empty()) {
+    std::string text;
+    for (const auto& e : eval_history) text += e.dump() + "\n";
+    AtomicFile f;
+    ET_RETURN_IF_ERROR(f.open(tmp + "/eval_log.jsonl"));
+    ET_RETURN_IF_ERROR(f.write(text));
+    ET_RETURN_IF_ERROR(f.commit());
+  }
+  ModelCardFacts facts;
+  facts.loss_class = loss_class_name(spec);
+  facts.train_rows = rows;
+  facts.columns = data.text_columns;
+  facts.steps = total;
+  facts.final_loss = final_loss;
+  if (!eval_history.empty()) {
+    facts.eval_before = eval_history.front();
+    facts.eval_after = eval_history.back();
+  }
+  ET_RETURN_IF_ERROR(write_model_card(tmp, opt, facts));
+  nlohmann::json args = train_options_to_json(opt);
+  ET_RETURN_IF_ERROR(write_json_file(tmp + "/embtune_train.json", args));
+  if (std::fflush(log) != 0) return make_error("%s: write failed", log_path.c_str());
   fs::remove_all(opt.out, ec);
   fs::rename(tmp, opt.out, ec);
   if (ec) return make_error("%s: cannot move the trained model into place: %s", opt.out.c_str(), ec.message().c_str());
   cleanup.keep = true;
+  if (!opt.quiet) std::fprintf(stderr, "train: wrote %s (training_log.jsonl inside)\n", opt.out.c_str());
   return Status::ok_status();
 }
 

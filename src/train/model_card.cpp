@@ -1,0 +1,71 @@
+// Writing the model card of a trained model.
+// Not the options' declaration: every hyperparameter row comes from train_option_fields().
+#include "train/model_card.h"
+
+#include <filesystem>
+
+#include "core/file.h"
+
+namespace embtune {
+
+namespace {
+
+std::string value_text(const nlohmann::json& v) {
+  if (v.is_null()) return "—";
+  if (v.is_string()) return v.get<std::string>().empty() ? "—" : "`" + v.get<std::string>() + "`";
+  return "`" + v.dump() + "`";
+}
+
+std::string fmt(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", x);
+  return buf;
+}
+
+}  // namespace
+
+std::string model_card_text(const TrainOptions& o, const ModelCardFacts& f) {
+  const std::string base = std::filesystem::path(o.model).lexically_normal().filename().string();
+  std::string s;
+  s += "---\n";
+  s += "library_name: sentence-transformers\n";
+  s += "pipeline_tag: sentence-similarity\n";
+  s += "tags:\n- sentence-transformers\n- sentence-similarity\n- feature-extraction\n- embtune\n";
+  s += "base_model: " + base + "\n";
+  s += "---\n\n";
+  s += "# " + std::filesystem::path(o.out).lexically_normal().filename().string() + "\n\n";
+  s += "A sentence-transformers model fine-tuned from `" + base + "` with embtune on " +
+       std::to_string(f.train_rows) + " rows of `" + std::filesystem::path(o.train).filename().string() + "`.\n\n";
+  s += "## Usage\n\n```python\nfrom sentence_transformers import SentenceTransformer\n\n"
+       "model = SentenceTransformer(\"path/to/this/directory\")\nembeddings = model.encode([\"a query\", \"a passage\"])\n```\n\n"
+       "or with embtune:\n\n```sh\nembtune embed --model path/to/this/directory --input texts.txt --output emb.npy\n```\n\n";
+  s += "## Training\n\n";
+  s += "- Loss: `" + f.loss_class + "`\n";
+  std::string cols;
+  for (const std::string& c : f.columns) cols += (cols.empty() ? "`" : ", `") + c + "`";
+  s += "- Columns: " + cols + "\n";
+  s += "- Optimizer steps: " + std::to_string(f.steps) + "; final training loss: " + fmt(f.final_loss) + "\n\n";
+  s += "### Hyperparameters\n\n| option | value |\n|---|---|\n";
+  for (const TrainOptionField& field : train_option_fields())
+    if (field.role == TrainOptionRole::Hyperparameter)
+      s += "| `" + field.flag_name() + "` | " + value_text(train_option_value(o, field)) + " |\n";
+  if (f.eval_before.is_object() && f.eval_after.is_object()) {
+    s += "\n### Evaluation on `" + std::filesystem::path(o.eval).filename().string() + "`\n\n";
+    s += "| metric | before | after |\n|---|---|---|\n";
+    for (auto& [k, v] : f.eval_after.items())
+      if (k != "step" && f.eval_before.contains(k))
+        s += "| " + k + " | " + fmt(f.eval_before[k].get<double>()) + " | " + fmt(v.get<double>()) + " |\n";
+  }
+  s += "\nThe full options are in `embtune_train.json` (reusable with `embtune train --config`), the per-step log "
+       "in `training_log.jsonl`.\n";
+  return s;
+}
+
+Status write_model_card(const std::string& dir, const TrainOptions& o, const ModelCardFacts& f) {
+  AtomicFile file;
+  ET_RETURN_IF_ERROR(file.open(dir + "/README.md"));
+  ET_RETURN_IF_ERROR(file.write(model_card_text(o, f)));
+  return file.commit();
+}
+
+}  // namespace embtune

@@ -1,0 +1,175 @@
+// `embtune train` with every loss, gradient accumulation, length grouping, evaluation and
+// checkpoint pruning, end to end on a tiny model; bad scored data refused before training.
+// Not the loss kernels against PyTorch (test_loss_pairs.cpp) or resume (test_train_resume.cpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "test_util.h"
+
+namespace embtune {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_command;
+using test::sh_quote;
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> v;
+  const std::string text = test::read_text(path);
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t nl = text.find('\n', pos);
+    v.push_back(nlohmann::json::parse(text.substr(pos, nl - pos)));
+    pos = nl + 1;
+  }
+  return v;
+}
+
+class TrainLosses : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* w[] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu"};
+    ASSERT_EQ(test::make_tiny_word_model(tmp_.file("base"), std::vector<std::string>(w, w + 12)), "");
+    std::mt19937 rng(5);
+    auto words = [&](int n) {
+      std::string s;
+      for (int i = 0; i < n; i++) s += std::string(i ? " " : "") + w[rng() % 12];
+      return s;
+    };
+    std::string pairs, sts, triplets, margins;
+    for (int i = 0; i < 24; i++) {
+      const std::string a = words(3) + " " + std::to_string(i), p = words(2 + i % 9) + " " + std::to_string(i),
+                        n = words(5) + " x" + std::to_string(i);
+      pairs += nlohmann::json({{"anchor", a}, {"positive", p}}).dump() + "\n";
+      sts += nlohmann::json({{"sentence1", a}, {"sentence2", p}, {"score", (i % 5) / 4.0}}).dump() + "\n";
+      triplets += nlohmann::json({{"anchor", a}, {"positive", p}, {"negative", n}}).dump() + "\n";
+      margins += nlohmann::json({{"query", a}, {"positive", p}, {"negative", n}, {"label", (i % 7) - 3.0}}).dump() + "\n";
+    }
+    test::write_text(tmp_.file("pairs.jsonl"), pairs);
+    test::write_text(tmp_.file("sts.jsonl"), sts);
+    test::write_text(tmp_.file("triplets.jsonl"), triplets);
+    test::write_text(tmp_.file("margins.jsonl"), margins);
+  }
+  test::CommandResult train(const std::string& data, const std::string& out, const std::string& extra) {
+    return run_command(bin_ + " train --model " + sh_quote(tmp_.file("base")) + " --train " + sh_quote(tmp_.file(data)) +
+                       " --out " + sh_quote(tmp_.file(out)) + " --quiet --dropout 0 --lr 1e-3 " + extra);
+  }
+  test::TempDir tmp_;
+  std::string bin_ = sh_quote(test::embtune_bin());
+};
+
+TEST_F(TrainLosses, EveryLossTrainsAndLowersItsLossOnTheTrainingRows) {
+  struct Case {
+    const char* loss;
+    const char* data;
+    const char* extra;
+  } cases[] = {{"mnrl", "pairs.jsonl", ""},
+               {"mnrl", "triplets.jsonl", "--symmetric"},
+               {"cosent", "sts.jsonl", ""},
+               {"angle", "sts.jsonl", ""},
+               {"triplet", "triplets.jsonl", ""},
+               {"triplet", "triplets.jsonl", "--distance cosine --margin 0.5"},
+               {"marginmse", "margins.jsonl", ""}};
+  for (const Case& c : cases) {
+    const std::string out = std::string("out-") + c.loss + std::to_string(&c - cases);
+    auto r = train(c.data, out,
+                   std::string("--loss ") + c.loss + " --epochs 4 --batch-size 8 --eval " + sh_quote(tmp_.file(c.data)) +
+                       " " + c.extra);
+    ASSERT_EQ(r.exit_code, 0) << c.loss << ": " << r.out;
+    const auto eval = read_jsonl(tmp_.file(out + "/eval_log.jsonl"));
+    ASSERT_EQ(eval.size(), 2u);
+    EXPECT_EQ(eval[0]["step"], 0);
+    EXPECT_EQ(eval[1]["step"], 12);
+    const double before = eval[0]["eval_loss"], after = eval[1]["eval_loss"];
+    std::printf("%s %s: loss on the training rows %.4f -> %.4f\n", c.loss, c.extra, before, after);
+    EXPECT_LT(after, before) << c.loss << " " << c.extra;
+    const std::string card = test::read_text(tmp_.file(out + "/README.md"));
+    EXPECT_NE(card.find("| eval_loss |"), std::string::npos) << card;
+    const auto log = read_jsonl(tmp_.file(out + "/training_log.jsonl"));
+    ASSERT_EQ(log.size(), 12u);
+    EXPECT_TRUE(log.back().contains("eval_loss")) << "the last step's line carries its evaluation";
+  }
+}
+
+TEST_F(TrainLosses, EvalMetricsOfEachKind) {
+  auto r = train("pairs.jsonl", "p", "--max-steps 2 --batch-size 8 --eval " + sh_quote(tmp_.file("pairs.jsonl")) +
+                                          " --eval-steps 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto eval = read_jsonl(tmp_.file("p/eval_log.jsonl"));
+  ASSERT_EQ(eval.size(), 3u);
+  for (const char* k : {"eval_loss", "eval_accuracy@1", "eval_recall@10", "eval_mrr@10", "eval_ndcg@10"}) {
+    ASSERT_TRUE(eval[2].contains(k)) << k;
+    if (std::string(k) != "eval_loss") EXPECT_TRUE(eval[2][k] >= 0.0 && eval[2][k] <= 1.0) << k;
+  }
+  r = train("sts.jsonl", "s", "--loss cosent --max-steps 1 --batch-size 8 --eval " + sh_quote(tmp_.file("sts.jsonl")));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto sts = read_jsonl(tmp_.file("s/eval_log.jsonl"));
+  EXPECT_TRUE(sts[1].contains("eval_spearman_cosine"));
+  EXPECT_TRUE(sts[1].contains("eval_pearson_cosine"));
+}
+
+TEST_F(TrainLosses, GradientAccumulationEqualsTheLargerBatchForRowWiseLosses) {
+  // TripletLoss is a mean over rows with no in-batch interaction, so 2 micro-batches of 4 make
+  // the gradient of one batch of 8 up to rounding.
+  auto r = train("triplets.jsonl", "big", "--loss triplet --no-shuffle --max-steps 3 --batch-size 8 --scheduler constant");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = train("triplets.jsonl", "acc",
+            "--loss triplet --no-shuffle --max-steps 3 --batch-size 4 --gradient-accumulation-steps 2 --scheduler constant");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  // The loss and the gradient's norm of every step agree to rounding; a wrong accumulation (a
+  // sum instead of a mean, a micro-batch left out or repeated) changes the norm by a factor or
+  // the loss by far more. Weights are not compared: AdamW divides each gradient by its own
+  // running size, so entries whose gradient is near zero turn rounding noise into steps of ±lr.
+  const auto la = read_jsonl(tmp_.file("big/training_log.jsonl")), lb = read_jsonl(tmp_.file("acc/training_log.jsonl"));
+  ASSERT_EQ(la.size(), 3u);
+  ASSERT_EQ(lb.size(), 3u);
+  for (size_t i = 0; i < la.size(); i++)
+    for (const char* k : {"loss", "grad_norm"}) {
+      const double x = la[i][k], y = lb[i][k];
+      std::printf("step %zu %s: batch 8 %.9g, 2 x 4 accumulated %.9g\n", i + 1, k, x, y);
+      EXPECT_NEAR(x, y, 1e-6 * std::fabs(x)) << "step " << i + 1 << " " << k;
+    }
+}
+
+TEST_F(TrainLosses, GroupByLengthAndCheckpointLimit) {
+  auto r = train("pairs.jsonl", "g", "--max-steps 4 --batch-size 4 --group-by-length --save-steps 1 --save-total-limit 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<std::string> left;
+  for (auto& e : fs::directory_iterator(tmp_.file("g.checkpoints"))) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"checkpoint-3", "checkpoint-4"}));
+}
+
+TEST_F(TrainLosses, ScoredAndTripletDataIsChecked) {
+  struct Case {
+    const char* name;
+    const char* data;
+    const char* extra;
+    std::vector<std::string> needles;
+  } cases[] = {
+      {"s1.jsonl", "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"score\": 0.5}\n{\"sentence1\": \"c\", \"sentence2\": \"d\", \"score\": 3}\n",
+       "--loss cosent", {"s1.jsonl", "line 2", "outside"}},
+      {"s2.jsonl", "{\"sentence1\": \"a\", \"sentence2\": \"b\"}\n", "--loss angle", {"s2.jsonl", "score"}},
+      {"s3.jsonl", "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"score\": \"high\"}\n", "--loss cosent", {"s3.jsonl", "line 1", "number"}},
+      {"s4.csv", "sentence1,sentence2,score\na,b,0.1\nc,d,\n", "--loss cosent", {"s4.csv", "line 3"}},
+      {"t1.jsonl", "{\"anchor\": \"a\", \"positive\": \"b\"}\n", "--loss triplet", {"t1.jsonl", "(anchor, positive, negative)"}},
+      {"m1.jsonl", "{\"query\": \"a\", \"positive\": \"b\", \"negative\": \"c\"}\n", "--loss marginmse", {"m1.jsonl", "score"}},
+      {"x.jsonl", "{\"anchor\": \"a\", \"positive\": \"b\"}\n", "--loss cosent --symmetric", {"--symmetric"}},
+  };
+  for (const Case& c : cases) {
+    test::write_text(tmp_.file(c.name), c.data);
+    auto r = train(c.name, "never", std::string("--max-steps 1 ") + c.extra);
+    EXPECT_NE(r.exit_code, 0) << c.name;
+    for (const std::string& n : c.needles) EXPECT_NE(r.out.find(n), std::string::npos) << c.name << " lacks " << n << ": " << r.out;
+    EXPECT_FALSE(fs::exists(tmp_.file("never")));
+  }
+  // A wider score range is accepted when asked for.
+  auto r = train("s1.jsonl", "wide", "--max-steps 1 --loss cosent --score-min 0 --score-max 5");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+}  // namespace
+}  // namespace embtune
