@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "io/safetensors.h"
 #include "test_util.h"
 
 namespace embtune {
@@ -141,6 +142,69 @@ TEST_F(TrainLosses, GroupByLengthAndCheckpointLimit) {
   for (auto& e : fs::directory_iterator(tmp_.file("g.checkpoints"))) left.push_back(e.path().filename().string());
   std::sort(left.begin(), left.end());
   EXPECT_EQ(left, (std::vector<std::string>{"checkpoint-3", "checkpoint-4"}));
+}
+
+// The base model with a sentence-transformers head of max + mean pooling and a Dense layer
+// (256 -> 32, Tanh) before Normalize, as a Dense model on the hub is laid out.
+void add_dense_head(const std::string& dir) {
+  test::write_text(dir + "/1_Pooling/config.json",
+                   nlohmann::json({{"word_embedding_dimension", 128}, {"pooling_mode_mean_tokens", true},
+                                   {"pooling_mode_max_tokens", true}})
+                       .dump());
+  fs::create_directories(dir + "/2_Dense");
+  test::write_text(dir + "/2_Dense/config.json",
+                   nlohmann::json({{"in_features", 256}, {"out_features", 32}, {"bias", true},
+                                   {"activation_function", "torch.nn.modules.activation.Tanh"}})
+                       .dump());
+  std::mt19937 rng(3);
+  const std::vector<float> w = test::random_normal(32 * 256, rng, 0.05f), b = test::random_normal(32, rng, 0.05f);
+  ASSERT_TRUE(safetensors_write(dir + "/2_Dense/model.safetensors",
+                                {{"linear.weight", {32, 256}, w.data(), DType::F32}, {"linear.bias", {32}, b.data(), DType::F32}})
+                  .ok());
+  nlohmann::json modules = nlohmann::json::parse(test::read_text(dir + "/modules.json"));
+  modules[2] = {{"idx", 2}, {"name", "2"}, {"path", "2_Dense"}, {"type", "sentence_transformers.models.Dense"}};
+  modules.push_back({{"idx", 3}, {"name", "3"}, {"path", "3_Normalize"}, {"type", "sentence_transformers.models.Normalize"}});
+  fs::rename(dir + "/2_Normalize", dir + "/3_Normalize");
+  test::write_text(dir + "/modules.json", modules.dump(2));
+}
+
+TEST_F(TrainLosses, DenseHeadAndMaxPoolingTrainSaveAndResume) {
+  add_dense_head(tmp_.file("base"));
+  if (HasFatalFailure()) return;
+  const std::string flags = "--loss mnrl --max-steps 6 --batch-size 4 --seed 2 --eval " + sh_quote(tmp_.file("pairs.jsonl"));
+  auto r = train("pairs.jsonl", "dense", flags);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto eval = read_jsonl(tmp_.file("dense/eval_log.jsonl"));
+  EXPECT_LT(eval.back()["eval_loss"].get<double>(), eval.front()["eval_loss"].get<double>());
+  // The Dense layer was trained and written where sentence-transformers reads it.
+  SafetensorsFile before, after;
+  ASSERT_TRUE(before.open(tmp_.file("base/2_Dense/model.safetensors")).ok());
+  ASSERT_TRUE(after.open(tmp_.file("dense/2_Dense/model.safetensors")).ok());
+  for (const char* name : {"linear.weight", "linear.bias"}) {
+    const TensorView *a = before.find(name), *b = after.find(name);
+    ASSERT_TRUE(a && b) << name;
+    EXPECT_EQ(a->shape, b->shape);
+    std::vector<float> x(a->numel()), y(b->numel());
+    ASSERT_TRUE(tensor_to_f32(*a, x.data()).ok());
+    ASSERT_TRUE(tensor_to_f32(*b, y.data()).ok());
+    EXPECT_NE(x, y) << name << " did not change";
+  }
+  EXPECT_EQ(test::read_text(tmp_.file("dense/modules.json")), test::read_text(tmp_.file("base/modules.json")));
+  // It embeds at the Dense layer's width.
+  test::write_text(tmp_.file("texts.txt"), "alpha beta\ngamma 3\n");
+  r = run_command(bin_ + " embed --model " + sh_quote(tmp_.file("dense")) + " --input " + sh_quote(tmp_.file("texts.txt")) +
+                  " --output " + sh_quote(tmp_.file("e.jsonl")) + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_jsonl(tmp_.file("e.jsonl"))[0].size(), 32u);
+  // A run split by a checkpoint ends where the unbroken one does: the head's weights and moments resume too.
+  r = train("pairs.jsonl", "split", flags + " --stop-after 3");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(tmp_.file("split.checkpoints/checkpoint-3/head.safetensors")));
+  r = train("pairs.jsonl", "split", flags + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(test::read_text(tmp_.file("dense/model.safetensors")), test::read_text(tmp_.file("split/model.safetensors")));
+  EXPECT_EQ(test::read_text(tmp_.file("dense/2_Dense/model.safetensors")),
+            test::read_text(tmp_.file("split/2_Dense/model.safetensors")));
 }
 
 TEST_F(TrainLosses, ScoredAndTripletDataIsChecked) {
