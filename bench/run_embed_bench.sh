@@ -5,25 +5,12 @@
 #
 # Usage: bench/run_embed_bench.sh [BUILD_DIR] [-- extra flags for both, e.g. --batch 64 --steps 4]
 set -euo pipefail
-build=${1:-build}
-shift || true
-[[ "${1:-}" == "--" ]] && shift
-flags=("$@")
-((${#flags[@]})) || flags=(--batch 64 --steps 4 --min 16 --max 128 --seed 0)
-here=$(cd "$(dirname "$0")/.." && pwd)
-ref="$here/../shared/reference/torch_bert.py"
-threads=${THREADS:-$(nproc)}
-[[ -f "$ref" ]] || { echo "bench: $ref not found (the shared references sit beside the repository)" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
+default_flags=(--batch 64 --steps 4 --min 16 --max 128 --seed 0)
+bench_setup default_flags "$@"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-layers=${LAYERS:-6} hidden=${HIDDEN:-384} heads=${HEADS:-12} inter=${INTER:-1536}
-/usr/bin/python3 "$ref" make-model "$work/model" --layers "$layers" --hidden "$hidden" --heads "$heads" \
-  --inter "$inter" --seed 0 >/dev/null
-echo "model: ${layers} layers x ${hidden} hidden x ${heads} heads, intermediate ${inter}; threads ${threads}; flags ${flags[*]}"
-
-torch_json=$(/usr/bin/python3 "$ref" bench-embed "$work/model" --threads "$threads" "${flags[@]}" | tail -n 1)
-ours_json=$(OMP_NUM_THREADS=$threads "$here/$build/embtune" bench embed --model "$work/model" "${flags[@]}" --json | tail -n 1)
+torch_json=$(/usr/bin/python3 "$ref" bench-embed "$model" --threads "$threads" "${flags[@]}" | tail -n 1)
+ours_json=$(OMP_NUM_THREADS=$threads "$here/$build/embtune" bench embed --model "$model" "${flags[@]}" --json | tail -n 1)
 echo "pytorch fp32: $torch_json"
 echo "embtune fp32: $ours_json"
 /usr/bin/python3 - "$torch_json" "$ours_json" <<'PY'

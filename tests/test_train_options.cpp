@@ -25,6 +25,14 @@ TEST(TrainOptions, EveryFieldIsAFlagWithItsHelp) {
   }
 }
 
+TEST(TrainOptions, EveryFieldIsDocumented) {
+  const std::string doc = test::read_text(test::source_dir() + "/docs/training.md");
+  for (const TrainOptionField& f : train_option_fields()) {
+    const std::string flag = f.name == "shuffle" ? "--no-shuffle" : f.flag_name();
+    EXPECT_NE(doc.find("`" + flag), std::string::npos) << flag << " is not in docs/training.md";
+  }
+}
+
 TEST(TrainOptions, JsonRoundTrip) {
   TrainOptions o;
   o.model = "m";

@@ -1,9 +1,10 @@
-// `embtune bench embed`: inference throughput on synthetic ids with the same length
-// distribution and flags as the PyTorch reference (`torch_bert.py bench-embed`).
+// `embtune bench embed` and `bench train`: inference and training throughput on synthetic ids, with
+// the flags and length distributions of the PyTorch reference (`torch_bert.py bench-embed`, `bench`).
 // Not a test: it asserts nothing, it measures and prints one JSON line last.
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -11,8 +12,12 @@
 
 #include "cli/commands.h"
 #include "model/bert.h"
+#include "model/sentence_head.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
+#include "train/adamw.h"
+#include "train/objective.h"
+#include "train/train_step.h"
 
 namespace embtune::cli {
 
@@ -22,6 +27,15 @@ struct BenchEmbedArgs {
   std::string model;
   int64_t batch = 64, steps = 4, min_len = 16, max_len = 128;
   uint64_t seed = 0;
+  bool json = false;
+};
+
+// torch_bert.py bench's flags and defaults, plus --dropout (the reference runs without).
+struct BenchTrainArgs {
+  std::string model;
+  int64_t batch = 32, steps = 5, qmin = 8, qmax = 24, pmin = 64, pmax = 256;
+  uint64_t seed = 0;
+  double dropout = 0;
   bool json = false;
 };
 
@@ -44,29 +58,51 @@ double measure_matmul_gflops(int64_t H, int64_t I) {
   return 2.0 * M * H * I * reps / (t - t0) / 1e9;
 }
 
+// The reference's synthetic sequence: [CLS], n − 2 ids uniform in [1000, V), [SEP].
+std::vector<int32_t> synthetic_ids(std::mt19937_64& rng, int64_t n, int64_t vocab_size) {
+  std::uniform_int_distribution<int32_t> tok(1000, static_cast<int32_t>(vocab_size - 1));
+  std::vector<int32_t> ids{101};
+  for (int64_t k = 0; k < n - 2; k++) ids.push_back(tok(rng));
+  ids.push_back(102);
+  return ids;
+}
+
+// Matmul FLOPs of the encoder's forward on one sequence of T tokens, 2 per multiply-add: per
+// layer and token the Q, K, V and attention-output projections (4H²) and the FFN (2HI), plus
+// attention's QKᵀ and PV (2T²H each) per layer. Embeddings, LayerNorm, GELU and softmax are
+// not matmuls and are left out, as MFU counts them.
+double encoder_forward_flops(const BertConfig& c, int64_t T) {
+  const double H = static_cast<double>(c.hidden_size), I = static_cast<double>(c.intermediate_size);
+  const double t = static_cast<double>(T);
+  return 2.0 * c.num_hidden_layers * (t * (4.0 * H * H + 2.0 * H * I) + 2.0 * t * t * H);
+}
+
+// Checks shared by both benches: random ids start at 1000, and every length must fit the model.
+Status check_synthetic_lengths(const BertConfig& cfg, int64_t lo, int64_t hi, const char* lo_flag,
+                               const char* hi_flag) {
+  if (cfg.vocab_size <= 1000)
+    return make_error("the synthetic ids are drawn from [1000, vocab_size) but vocab_size is %lld",
+                      (long long)cfg.vocab_size);
+  if (lo < 2 || hi < lo || hi > cfg.max_position_embeddings)
+    return make_error("lengths must satisfy 2 <= %s <= %s <= %lld (max_position_embeddings)", lo_flag, hi_flag,
+                      (long long)cfg.max_position_embeddings);
+  return Status::ok_status();
+}
+
 int run_bench_embed(const BenchEmbedArgs& a) {
   // Only the encoder is measured: config.json and the weights, no tokenizer needed.
   BertModel model;
   Status s = model.load_dir(a.model);
   if (!s.ok()) return report_error("bench embed", s);
   const BertConfig& cfg = model.config();
-  if (a.min_len < 2 || a.max_len < a.min_len || a.max_len > cfg.max_position_embeddings)
-    return report_error("bench embed", make_error("lengths must satisfy 2 <= --min <= --max <= %lld",
-                                                  (long long)cfg.max_position_embeddings));
+  s = check_synthetic_lengths(cfg, a.min_len, a.max_len, "--min", "--max");
+  if (!s.ok()) return report_error("bench embed", s);
 
   std::mt19937_64 rng(a.seed);
   std::uniform_int_distribution<int64_t> len(a.min_len, a.max_len);
-  std::uniform_int_distribution<int32_t> tok(1000, static_cast<int32_t>(cfg.vocab_size - 1));
   std::vector<PackedBatch> batches(a.steps + 1);  // the first one warms up
-  for (PackedBatch& b : batches) {
-    for (int64_t i = 0; i < a.batch; i++) {
-      std::vector<int32_t> ids{101};
-      int64_t n = len(rng);
-      for (int64_t k = 0; k < n - 2; k++) ids.push_back(tok(rng));
-      ids.push_back(102);
-      b.add(ids);
-    }
-  }
+  for (PackedBatch& b : batches)
+    for (int64_t i = 0; i < a.batch; i++) b.add(synthetic_ids(rng, len(rng), cfg.vocab_size));
   const int64_t H = cfg.hidden_size;
   std::vector<float> hidden, pooled;
   auto run = [&](const PackedBatch& b) {
@@ -77,21 +113,17 @@ int run_bench_embed(const BenchEmbedArgs& a) {
   };
   run(batches[0]);
   int64_t sentences = 0, tokens = 0;
-  double attn_flops = 0;
+  double flops = 0;
   const double t0 = now_s();
   for (size_t i = 1; i < batches.size(); i++) {
     run(batches[i]);
     sentences += batches[i].num_seqs();
     tokens += batches[i].num_tokens();
-    for (int64_t q = 0; q < batches[i].num_seqs(); q++) {
-      double T = batches[i].cu_seqlens[q + 1] - batches[i].cu_seqlens[q];
-      attn_flops += 4.0 * T * T * H * cfg.num_hidden_layers;
-    }
+    for (int64_t q = 0; q < batches[i].num_seqs(); q++)
+      flops += encoder_forward_flops(cfg, batches[i].cu_seqlens[q + 1] - batches[i].cu_seqlens[q]);
   }
   const double dt = now_s() - t0;
-  // Forward FLOPs: 2 per multiply-add of the linear layers, plus QKᵀ and PV of attention.
-  const double linear_per_token = 2.0 * cfg.num_hidden_layers * (4.0 * H * H + 2.0 * H * cfg.intermediate_size);
-  const double gflops = (linear_per_token * tokens + attn_flops) / dt / 1e9;
+  const double gflops = flops / dt / 1e9;
   const double peak = measure_matmul_gflops(H, cfg.intermediate_size);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -102,6 +134,100 @@ int run_bench_embed(const BenchEmbedArgs& a) {
   if (!a.json)
     std::fprintf(stderr, "bench embed: %.1f sentences/s, %.0f tokens/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s matmul rate)\n",
                  sentences / dt, tokens / dt, gflops, 100 * gflops / peak, peak);
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+// One training step as torch_bert.py bench times it: the packed anchors then positives through the
+// encoder forward and backward, mean pooling + Normalize, MNRL (scale 20), AdamW over every
+// parameter. The ids are drawn before the clock starts, as the reference draws them.
+int run_bench_train(const BenchTrainArgs& a) {
+  BertModel model;
+  Status s = model.load_dir(a.model);
+  if (!s.ok()) return report_error("bench train", s);
+  const BertConfig& cfg = model.config();
+  s = check_synthetic_lengths(cfg, a.qmin, a.qmax, "--qmin", "--qmax");
+  if (s.ok()) s = check_synthetic_lengths(cfg, a.pmin, a.pmax, "--pmin", "--pmax");
+  if (s.ok() && !(a.dropout >= 0 && a.dropout < 1)) s = make_error("--dropout must be in [0, 1), got %g", a.dropout);
+  if (!s.ok()) return report_error("bench train", s);
+
+  // The reference's head, whatever the directory holds: torch_bert.py make-model writes no
+  // modules.json, and a Dense layer would be work the reference does not do.
+  SentenceHead head;
+  head.init(SentenceHeadConfig{cfg.hidden_size, {PoolingMode::Mean}, {HeadModule::Normalize}, {}});
+  const LossSpec loss;  // MNRL, scale 20: torch_bert.py's mnrl_loss
+  // torch.optim.AdamW(lr=2e-5) as the reference builds it; its weight decay is the same 0.01,
+  // grouped as the trainer groups it (the cost of a step does not depend on the grouping).
+  const AdamWConfig adamw;
+  const double lr = 2e-5;
+  const size_t n = model.params().size();
+  std::vector<float> grads(n), m(n, 0.0f), v(n, 0.0f);  // one layout: the encoder's
+  TrainStepScratch scratch;
+
+  std::mt19937_64 rng(a.seed);
+  std::uniform_int_distribution<int64_t> qlen(a.qmin, a.qmax), plen(a.pmin, a.pmax);
+  PackedBatch batch;
+  std::vector<double> step_s;
+  int64_t tokens = 0;
+  double flops = 0, last_loss = 0;
+  for (int64_t step = 0; step <= a.steps; step++) {  // step 0 warms up, untimed
+    // Column by column, as the trainer packs a micro-batch: the B anchors, then the B positives.
+    batch.clear();
+    for (int64_t i = 0; i < a.batch; i++) batch.add(synthetic_ids(rng, qlen(rng), cfg.vocab_size));
+    for (int64_t i = 0; i < a.batch; i++) batch.add(synthetic_ids(rng, plen(rng), cfg.vocab_size));
+    DropoutConfig dropout;
+    dropout.hidden = dropout.attention = static_cast<float>(a.dropout);
+    dropout.seed = a.seed * 1000003 + static_cast<uint64_t>(step);  // fresh masks every step
+
+    const double t0 = now_s();
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    const TrainStepResult r = train_micro_batch(model, head, batch, a.batch, 2, 0, loss, nullptr, 1.0f, &scratch,
+                                                grads.data(), nullptr, dropout);
+    for (const ParamInfo& p : model.layout())
+      adamw_step(model.params().data() + p.offset, m.data() + p.offset, v.data() + p.offset,
+                 grads.data() + p.offset, p.numel, lr, step + 1, adamw, param_gets_weight_decay(p.name));
+    const double dt = now_s() - t0;
+    last_loss = r.loss;
+    if (step == 0) continue;
+    step_s.push_back(dt);
+    tokens += r.tokens;
+    // The backward runs two matmuls for each of the forward's (the input's gradient and the
+    // weight's; for attention dS·K and dSᵀ·Q, dO·Vᵀ and Pᵀ·dO), hence 3× the forward. The
+    // loss's (2B)·B·D scores and the head are left out: under 0.01% of the step here.
+    for (int64_t q = 0; q < batch.num_seqs(); q++)
+      flops += 3.0 * encoder_forward_flops(cfg, batch.cu_seqlens[q + 1] - batch.cu_seqlens[q]);
+  }
+  double total_s = 0;
+  for (double t : step_s) total_s += t;
+  std::vector<double> sorted = step_s;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t k = sorted.size();
+  const double median = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);  // numpy's median
+  // Read before the matmul probe below, so that only the training counts.
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  const double gflops = flops / total_s / 1e9;
+  const double peak = measure_matmul_gflops(cfg.hidden_size, cfg.intermediate_size);
+  nlohmann::json j = {{"pairs_per_s", a.batch * a.steps / total_s},
+                      {"tokens_per_s", tokens / total_s},
+                      {"s_per_step_median", median},
+                      {"bf16", false},
+                      {"threads", omp_get_max_threads()},
+                      {"peak_rss_mb", ru.ru_maxrss / 1024.0},
+                      {"gflop_per_step", flops / a.steps / 1e9},
+                      {"achieved_gflops", gflops},
+                      {"matmul_gflops", peak},
+                      {"mfu", gflops / peak},
+                      {"loss", last_loss},
+                      {"precision", "fp32"},
+                      {"batch", a.batch},
+                      {"steps", a.steps},
+                      {"dropout", a.dropout}};
+  if (!a.json)
+    std::fprintf(stderr,
+                 "bench train: %.2f pairs/s, %.0f tokens/s, %.2f s/step, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s "
+                 "matmul rate)\n",
+                 a.batch * a.steps / total_s, tokens / total_s, median, gflops, 100 * gflops / peak, peak);
   std::printf("%s\n", j.dump().c_str());
   return 0;
 }
@@ -121,6 +247,20 @@ void add_bench_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--seed", a->seed, "Seed of the synthetic batches");
   sub->add_flag("--json", a->json, "Print only the JSON line");
   on_parsed(sub, [a]() { return run_bench_embed(*a); });
+
+  auto t = std::make_shared<BenchTrainArgs>();
+  sub = bench->add_subcommand("train", "Training throughput (MNRL, AdamW) on synthetic (query, passage) pairs");
+  sub->add_option("--model", t->model, "Model directory (config.json and weights)")->required();
+  sub->add_option("--batch", t->batch, "Pairs per step")->check(CLI::PositiveNumber);
+  sub->add_option("--steps", t->steps, "Timed steps (after one warm-up step)")->check(CLI::PositiveNumber);
+  sub->add_option("--qmin", t->qmin, "Shortest query in tokens");
+  sub->add_option("--qmax", t->qmax, "Longest query in tokens");
+  sub->add_option("--pmin", t->pmin, "Shortest passage in tokens");
+  sub->add_option("--pmax", t->pmax, "Longest passage in tokens");
+  sub->add_option("--seed", t->seed, "Seed of the synthetic batches (and of the dropout masks)");
+  sub->add_option("--dropout", t->dropout, "Hidden and attention dropout (the reference runs without)");
+  sub->add_flag("--json", t->json, "Print only the JSON line");
+  on_parsed(sub, [t]() { return run_bench_train(*t); });
 }
 
 }  // namespace embtune::cli

@@ -438,7 +438,8 @@ Status train_run(const TrainOptions& opt) {
       std::string s;
       for (auto& [k, val] : e.items())
         if (k != "step") s += " " + k + "=" + std::to_string(val.get<double>());
-      std::fprintf(stderr, "\ntrain: step %lld:%s\n", (long long)step, s.c_str());
+      // On a terminal the progress bar's line is open: end it first.
+      std::fprintf(stderr, "%strain: step %lld:%s\n", isatty(2) ? "\n" : "", (long long)step, s.c_str());
     }
     return Status::ok_status();
   };
