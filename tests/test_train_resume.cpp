@@ -107,6 +107,27 @@ TEST_F(TrainResume, KilledRunLeavesWholeCheckpointsAndResumes) {
   EXPECT_TRUE(fs::exists(out + "/model.safetensors"));
 }
 
+TEST_F(TrainResume, InterruptWritesACheckpointAndResumesExactly) {
+  // SIGTERM (or Ctrl-C's SIGINT in a terminal) mid-run: the step in flight finishes, a
+  // checkpoint is written, the temporary output is removed, and the run resumes to the unbroken
+  // run's bytes.
+  const std::string flags = "--max-steps 500 --seed 4";
+  const std::string out = tmp_.file("int");
+  auto r = run_command(train(out, flags) + " & pid=$!; i=0; while ! ls -d " + sh_quote(out) +
+                       ".tmp-* >/dev/null 2>&1 && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; sleep 0.2; "
+                       "kill -TERM $pid; wait $pid; echo \"rc=$?\"");
+  ASSERT_NE(r.out.find("interrupted after step"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  for (auto& e : fs::directory_iterator(tmp_.path()))
+    EXPECT_EQ(e.path().filename().string().find("int.tmp"), std::string::npos) << e.path();
+  r = run_command(train(out, flags + " --resume"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = run_command(train(tmp_.file("unbroken"), flags));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(test::read_text(out + "/model.safetensors"), test::read_text(tmp_.file("unbroken/model.safetensors")));
+}
+
 TEST_F(TrainResume, FullDiskFailsCleanlyAndTheCheckpointsResume) {
   // A tmpfs in a private mount namespace sized for the run's files and three and a half
   // checkpoints: the fourth checkpoint's write meets ENOSPC.

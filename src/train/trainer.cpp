@@ -3,6 +3,7 @@
 // Not the maths (model/, ops/, train/train_step) and not argument parsing (cli/cmd_train.cpp).
 #include "train/trainer.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -308,6 +309,34 @@ uint64_t dropout_seed(uint64_t seed, uint64_t micro_batch) {
   return z ^ (z >> 31);
 }
 
+// Set by SIGINT / SIGTERM: the run finishes its step, writes a checkpoint and stops.
+volatile sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_interrupt(int sig) {
+  g_interrupted = 1;
+  signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+// Installs on_interrupt for the life of a run (SIGINT only where it is not ignored, as in a
+// background job, so nohup-style launches keep their behaviour) and restores the handlers after.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = 0;
+    old_term_ = signal(SIGTERM, on_interrupt);
+    old_int_ = signal(SIGINT, SIG_IGN);
+    if (old_int_ != SIG_IGN) signal(SIGINT, on_interrupt);
+  }
+  ~InterruptGuard() {
+    signal(SIGTERM, old_term_);
+    signal(SIGINT, old_int_);
+  }
+
+ private:
+  void (*old_term_)(int);
+  void (*old_int_)(int);
+};
+
 }  // namespace
 
 Status train_run(const TrainOptions& opt) {
@@ -446,6 +475,7 @@ Status train_run(const TrainOptions& opt) {
   if (!opt.eval.empty() && start == 0) ET_RETURN_IF_ERROR(run_eval(0, nullptr));
 
   TrainStepScratch scratch;
+  InterruptGuard interrupt_guard;
   Progress bar("train", total, "steps", !opt.quiet);
   PackedBatch packed;
   std::vector<float> scores;
@@ -505,15 +535,21 @@ Status train_run(const TrainOptions& opt) {
     ET_RETURN_IF_ERROR(append_line(log, log_path, text));
     log_text += text;
     if (opt.json_log) std::fputs(text.c_str(), stdout), std::fflush(stdout);
-    char status[96];
-    std::snprintf(status, sizeof status, "epoch %.2f, loss %.4f", epoch_pos, loss);
+    char status[128];
+    std::snprintf(status, sizeof status, "epoch %.2f, loss %.4f, %.0f tokens/s", epoch_pos, loss, ntok / dt);
     bar.set_status(status);
     bar.update(step + 1);
-    const bool stop = opt.stop_after > 0 && step + 1 - start == opt.stop_after && !last;
+    const bool interrupted = g_interrupted && !last;
+    const bool stop = interrupted || (opt.stop_after > 0 && step + 1 - start == opt.stop_after && !last);
     if (stop || (opt.save_steps > 0 && (step + 1) % opt.save_steps == 0)) {
       const nlohmann::json state = {{"step", step + 1}, {"epoch", epoch}, {"in_epoch", in_epoch}, {"run", identity},
                                     {"loss", loss}, {"eval", eval_history}};
       ET_RETURN_IF_ERROR(save_checkpoint(opt, trainable, m, v, state, log_text));
+    }
+    if (interrupted) {
+      bar.finish();
+      return make_error("interrupted after step %lld of %lld; checkpoint written to %s/checkpoint-%lld; continue with --resume",
+                        (long long)step + 1, (long long)total, checkpoints_dir(opt).c_str(), (long long)step + 1);
     }
     if (stop) {
       bar.finish();
