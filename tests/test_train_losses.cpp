@@ -103,7 +103,9 @@ TEST_F(TrainLosses, EvalMetricsOfEachKind) {
   ASSERT_EQ(eval.size(), 3u);
   for (const char* k : {"eval_loss", "eval_accuracy@1", "eval_recall@10", "eval_mrr@10", "eval_ndcg@10"}) {
     ASSERT_TRUE(eval[2].contains(k)) << k;
-    if (std::string(k) != "eval_loss") EXPECT_TRUE(eval[2][k] >= 0.0 && eval[2][k] <= 1.0) << k;
+    if (std::string(k) != "eval_loss") {
+      EXPECT_TRUE(eval[2][k] >= 0.0 && eval[2][k] <= 1.0) << k;
+    }
   }
   r = train("sts.jsonl", "s", "--loss cosent --max-steps 1 --batch-size 8 --eval " + sh_quote(tmp_.file("sts.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.out;
