@@ -21,11 +21,7 @@
 namespace embtune {
 namespace {
 
-std::vector<int32_t> offsets(const std::vector<int32_t>& lengths) {
-  std::vector<int32_t> cu{0};
-  for (int32_t n : lengths) cu.push_back(cu.back() + n);
-  return cu;
-}
+using test::offsets;
 
 double dot(const std::vector<float>& a, const float* b) {
   double acc = 0;

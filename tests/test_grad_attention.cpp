@@ -19,6 +19,8 @@
 namespace embtune {
 namespace {
 
+using test::offsets;
+
 // max |a − b| / max(max |b|, 1e-30): the error relative to the reference's scale.
 double rel_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -56,12 +58,6 @@ double check_finite_differences(std::vector<float>& x, const std::vector<float>&
     EXPECT_LE(err, tol * std::max(1.0, std::fabs(static_cast<double>(grad[i])))) << what << "[" << i << "] fd " << fd << " analytic " << grad[i];
   }
   return worst;
-}
-
-std::vector<int32_t> offsets(const std::vector<int32_t>& lengths) {
-  std::vector<int32_t> cu{0};
-  for (int32_t n : lengths) cu.push_back(cu.back() + n);
-  return cu;
 }
 
 TEST(AttentionBackward, MatchesScalarOnRaggedSequences) {

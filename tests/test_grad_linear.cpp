@@ -17,6 +17,8 @@
 namespace embtune {
 namespace {
 
+using test::central_difference;
+
 // max |a - b| / max(1, max |b|): an error relative to the size of the reference values.
 double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -42,19 +44,6 @@ std::vector<size_t> indices_to_check(size_t n, std::mt19937& rng) {
   std::shuffle(idx.begin(), idx.end(), rng);
   idx.resize(64);
   return idx;
-}
-
-// Central difference of `loss` with respect to x[i]. The divisor is the step actually taken in
-// fp32, so rounding x ± eps does not bias the quotient.
-double central_difference(std::vector<float>& x, size_t i, double eps, const std::function<double()>& loss) {
-  const float saved = x[i];
-  const float plus = static_cast<float>(saved + eps), minus = static_cast<float>(saved - eps);
-  x[i] = plus;
-  const double l_plus = loss();
-  x[i] = minus;
-  const double l_minus = loss();
-  x[i] = saved;
-  return (l_plus - l_minus) / (static_cast<double>(plus) - minus);
 }
 
 // Tolerance of every finite-difference check: |analytic - numeric| <= 1e-3 · max(1, |numeric|).

@@ -20,18 +20,7 @@
 namespace embtune {
 namespace {
 
-// Central difference of `loss` with respect to x[i]. The divisor is the step actually taken in
-// fp32, so rounding x ± eps does not bias the quotient.
-double central_difference(std::vector<float>& x, size_t i, double eps, const std::function<double()>& loss) {
-  const float saved = x[i];
-  const float plus = static_cast<float>(saved + eps), minus = static_cast<float>(saved - eps);
-  x[i] = plus;
-  const double l_plus = loss();
-  x[i] = minus;
-  const double l_minus = loss();
-  x[i] = saved;
-  return (l_plus - l_minus) / (static_cast<double>(plus) - minus);
-}
+using test::central_difference;
 
 // |analytic − numeric| ≤ 1e-4 · max(1, |numeric|). The losses are evaluated in double from the
 // fp32 inputs, so the quotient has no output rounding; what is left is the O(eps²) truncation of

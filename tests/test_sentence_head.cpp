@@ -24,13 +24,9 @@
 namespace embtune {
 namespace {
 
-namespace fs = std::filesystem;
+using test::offsets;
 
-std::vector<int32_t> offsets(const std::vector<int32_t>& lens) {
-  std::vector<int32_t> cu{0};
-  for (int32_t l : lens) cu.push_back(cu.back() + l);
-  return cu;
-}
+namespace fs = std::filesystem;
 
 // ---- Max pooling backward ----
 

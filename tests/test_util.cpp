@@ -140,4 +140,21 @@ std::string make_tiny_word_model(const std::string& dir, const std::vector<std::
   return r.exit_code == 0 ? "" : r.out;
 }
 
+double central_difference(std::vector<float>& x, size_t i, double eps, const std::function<double()>& loss) {
+  const float saved = x[i];
+  const float plus = static_cast<float>(saved + eps), minus = static_cast<float>(saved - eps);
+  x[i] = plus;
+  const double l_plus = loss();
+  x[i] = minus;
+  const double l_minus = loss();
+  x[i] = saved;
+  return (l_plus - l_minus) / (static_cast<double>(plus) - minus);
+}
+
+std::vector<int32_t> offsets(const std::vector<int32_t>& lengths) {
+  std::vector<int32_t> cu{0};
+  for (int32_t n : lengths) cu.push_back(cu.back() + n);
+  return cu;
+}
+
 }  // namespace embtune::test

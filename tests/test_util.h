@@ -2,6 +2,8 @@
 // directories, running the embtune binary and reference scripts. Not a test framework.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +53,13 @@ struct CommandResult {
 CommandResult run_command(const std::string& cmd);
 // Shell-quotes one argument.
 std::string sh_quote(const std::string& s);
+
+// Central difference of `loss` with respect to x[i]. The divisor is the step actually taken in
+// fp32, so rounding x ± eps does not bias the quotient.
+double central_difference(std::vector<float>& x, size_t i, double eps, const std::function<double()>& loss);
+
+// Row offsets (cu_seqlens) of packed sequences of the given lengths: {0, l0, l0 + l1, …}.
+std::vector<int32_t> offsets(const std::vector<int32_t>& lengths);
 
 // n values drawn from normal(0, scale).
 std::vector<float> random_normal(size_t n, std::mt19937& rng, float scale = 1.0f);
