@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -207,6 +208,50 @@ TEST_F(TrainLosses, DenseHeadAndMaxPoolingTrainSaveAndResume) {
   EXPECT_EQ(test::read_text(tmp_.file("dense/model.safetensors")), test::read_text(tmp_.file("split/model.safetensors")));
   EXPECT_EQ(test::read_text(tmp_.file("dense/2_Dense/model.safetensors")),
             test::read_text(tmp_.file("split/2_Dense/model.safetensors")));
+}
+
+TEST_F(TrainLosses, PromptsReachTrainingAsTheyReachInference) {
+  // Before its first step a run evaluates its own rows with the inference path (prompts as
+  // SentenceEncoder applies them); with dropout off, one batch of all rows in file order, that
+  // loss and the first training step's loss (the training tokenization, packing and pooling
+  // with prompt tokens left out) are the same number up to summation order.
+  const std::string base = tmp_.file("base");
+  nlohmann::json st = nlohmann::json::parse(test::read_text(base + "/config_sentence_transformers.json"));
+  st["prompts"] = {{"query", "query: "}, {"passage", "passage: "}};
+  test::write_text(base + "/config_sentence_transformers.json", st.dump());
+  nlohmann::json pool = nlohmann::json::parse(test::read_text(base + "/1_Pooling/config.json"));
+  pool["include_prompt"] = false;
+  test::write_text(base + "/1_Pooling/config.json", pool.dump());
+  struct Case {
+    const char* name;
+    const char* flags;
+  } cases[] = {{"none", ""},
+               {"name", "--prompt query"},
+               {"text", "--prompt-text 'query: '"},
+               {"literal", "--prompt 'question: '"},
+               {"columns", "--prompt query --column-prompt positive=passage"},
+               {"column-text", "--column-prompt 'positive=passage: ' --column-prompt 'anchor=query: '"}};
+  std::map<std::string, double> first_loss;
+  for (const Case& c : cases) {
+    const std::string out = std::string("prompt-") + c.name;
+    auto r = train("pairs.jsonl", out,
+                   std::string("--max-steps 1 --batch-size 24 --no-shuffle --eval ") + sh_quote(tmp_.file("pairs.jsonl")) +
+                       " " + c.flags);
+    ASSERT_EQ(r.exit_code, 0) << c.name << ": " << r.out;
+    const double train_loss = read_jsonl(tmp_.file(out + "/training_log.jsonl"))[0]["loss"];
+    const double eval_loss = read_jsonl(tmp_.file(out + "/eval_log.jsonl"))[0]["eval_loss"];
+    EXPECT_NEAR(train_loss, eval_loss, 1e-5 * eval_loss) << c.name;
+    first_loss[c.name] = train_loss;
+  }
+  // A prompt name and its text are the same prompt; a column prompt changes that column.
+  EXPECT_EQ(first_loss["name"], first_loss["text"]);
+  EXPECT_EQ(first_loss["columns"], first_loss["column-text"]);
+  EXPECT_NE(first_loss["none"], first_loss["name"]);
+  EXPECT_NE(first_loss["name"], first_loss["literal"]);
+  EXPECT_NE(first_loss["name"], first_loss["columns"]);
+  auto r = train("pairs.jsonl", "bad", "--max-steps 1 --column-prompt nosuch=x");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--column-prompt"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainLosses, ScoredAndTripletDataIsChecked) {

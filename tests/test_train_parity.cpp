@@ -86,7 +86,7 @@ void check_trajectory(const Run& run) {
     for (int k = 0; k < run.negatives; k++)
       for (int i = first; i < end; i++) batch.add(pairs[i]["n"][k].get<std::vector<int32_t>>());
     std::fill(grads.begin(), grads.end(), 0.0f);
-    const double loss = train_micro_batch(model, head, batch, run.batch, 2 + run.negatives, 0, mnrl, nullptr, 1.0f,
+    const double loss = train_micro_batch(model, head, batch, run.batch, 2 + run.negatives, {}, mnrl, nullptr, 1.0f,
                                           &scratch, grads.data(), nullptr)
                             .loss;
     const double rel = std::fabs(loss - torch_losses[step]) / std::fabs(torch_losses[step]);

@@ -181,7 +181,7 @@ int run_bench_train(const BenchTrainArgs& a) {
 
     const double t0 = now_s();
     std::fill(grads.begin(), grads.end(), 0.0f);
-    const TrainStepResult r = train_micro_batch(model, head, batch, a.batch, 2, 0, loss, nullptr, 1.0f, &scratch,
+    const TrainStepResult r = train_micro_batch(model, head, batch, a.batch, 2, {}, loss, nullptr, 1.0f, &scratch,
                                                 grads.data(), nullptr, dropout);
     for (const ParamInfo& p : model.layout())
       adamw_step(model.params().data() + p.offset, m.data() + p.offset, v.data() + p.offset,

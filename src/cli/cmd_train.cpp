@@ -24,7 +24,8 @@ void add_field(CLI::App* sub, const TrainOptionField& f, TrainOptions* o) {
           sub->add_option_function<std::string>(f.flag_name(), [&v](const std::string& s) { v = s; }, f.help);
         } else {
           CLI::Option* opt = sub->add_option(f.flag_name(), v, f.help);
-          if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
+          if constexpr (std::is_same_v<T, std::vector<std::string>>)
+            if (f.comma_list) opt->delimiter(',');
           if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
         }
       },

@@ -42,8 +42,9 @@ struct TrainOptions {
   bool group_by_length = false;
   std::string precision = "fp32";
   uint64_t seed = 0;
-  std::string prompt;                      // prompt name for the anchors (from the model's prompts)
+  std::string prompt;                      // anchor prompt: a prompt name of the model, else literal text
   std::optional<std::string> prompt_text;  // literal anchor prompt; wins over prompt
+  std::vector<std::string> column_prompts; // COLUMN=PROMPT (name or text) per column; wins for its column
   std::string eval;         // held-out rows, evaluated every eval_steps and at the end
   int64_t eval_steps = 0;   // 0: only before the first and after the last step
   int64_t save_steps = 0;   // > 0: a checkpoint every this many steps, in <out>.checkpoints/
@@ -72,6 +73,7 @@ struct TrainOptionField {
   TrainOptionRole role;
   std::vector<std::string> choices;  // allowed values of a string field; empty: any
   bool required = false;             // on the command line or in --config
+  bool comma_list = true;            // a list field's flag value splits at commas
   std::string flag_name() const { return "--" + name; }
   std::string json_key() const;
 };

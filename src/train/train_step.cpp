@@ -9,14 +9,19 @@
 namespace embtune {
 
 TrainStepResult train_micro_batch(const BertModel& model, const SentenceHead& head, const PackedBatch& batch,
-                                  int64_t B, int64_t cols, int32_t anchor_prompt_tokens, const LossSpec& loss,
+                                  int64_t B, int64_t cols, const std::vector<int32_t>& prompt_tokens, const LossSpec& loss,
                                   const float* scores, float grad_scale, TrainStepScratch* s, float* grads,
                                   float* head_grads, const DropoutConfig& dropout) {
   const int64_t S = batch.num_seqs(), N = batch.num_tokens(), H = model.config().hidden_size, D = head.dim();
   ET_CHECK(S == B * cols);
+  ET_CHECK(prompt_tokens.empty() || static_cast<int64_t>(prompt_tokens.size()) == cols);
   s->skip.assign(S, 0);
-  std::fill(s->skip.begin(), s->skip.begin() + B, anchor_prompt_tokens);
-  const int32_t* skip = anchor_prompt_tokens > 0 ? s->skip.data() : nullptr;
+  bool any = false;
+  for (int64_t c = 0; c < static_cast<int64_t>(prompt_tokens.size()); c++) {
+    std::fill(s->skip.begin() + c * B, s->skip.begin() + (c + 1) * B, prompt_tokens[c]);
+    any = any || prompt_tokens[c] > 0;
+  }
+  const int32_t* skip = any ? s->skip.data() : nullptr;
   const int32_t* cu = batch.cu_seqlens.data();
 
   model.forward_train(&s->acts, batch, dropout);

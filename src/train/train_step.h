@@ -26,14 +26,15 @@ struct TrainStepResult {
   int64_t tokens = 0;
 };
 
-// `batch` holds cols · B sequences, column by column (column 0, the anchors, first); the anchors'
-// first anchor_prompt_tokens tokens are left out of pooling (include_prompt = false). The
+// `batch` holds cols · B sequences, column by column (column 0, the anchors, first); the first
+// prompt_tokens[c] tokens of column c's texts are left out of pooling (include_prompt = false);
+// prompt_tokens may be empty (none anywhere). The
 // sentence embeddings are the head's (pooling, Dense, Normalize). Adds grad_scale × d loss / d
 // params to `grads` (the encoder's layout) and `head_grads` (the head's; may be null when the
 // head has no Dense layer); grad_scale = 1 / micro-batches per step. `dropout` applies to the
 // encoder (sentence-transformers' heads have none).
 TrainStepResult train_micro_batch(const BertModel& model, const SentenceHead& head, const PackedBatch& batch,
-                                  int64_t B, int64_t cols, int32_t anchor_prompt_tokens, const LossSpec& loss,
+                                  int64_t B, int64_t cols, const std::vector<int32_t>& prompt_tokens, const LossSpec& loss,
                                   const float* scores, float grad_scale, TrainStepScratch* s, float* grads,
                                   float* head_grads, const DropoutConfig& dropout = {});
 

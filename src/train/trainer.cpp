@@ -225,15 +225,28 @@ Status read_rows(const std::string& path, const TrainOptions& o, const LossSpec&
   return Status::ok_status();
 }
 
-// The prompt options of column c: the anchors get --prompt-text / --prompt; as in
-// sentence-transformers' trainer, the model's default prompt (an inference setting) is not used.
-EmbedOptions column_embed_options(const TrainOptions& o, size_t c) {
+// The prompt of one column: --column-prompt for it, else (first column only) --prompt-text or
+// --prompt. A prompt is a prompt name of the model when it has one of that name, else the text
+// itself. As in sentence-transformers' trainer, the model's default prompt (an inference
+// setting) is not used.
+EmbedOptions column_embed_options(const TrainOptions& o, const SentenceEncoder& enc, const std::string& column,
+                                  size_t c) {
   EmbedOptions eo;
   eo.has_prompt_text = true;
-  if (c == 0 && o.prompt_text) eo.prompt_text = *o.prompt_text;
-  if (c == 0 && !o.prompt_text && !o.prompt.empty()) {
+  std::optional<std::string> chosen;
+  for (const std::string& cp : o.column_prompts)
+    if (cp.rfind(column + "=", 0) == 0) chosen = cp.substr(column.size() + 1);
+  if (!chosen && c == 0 && o.prompt_text) {
+    eo.prompt_text = *o.prompt_text;
+    return eo;
+  }
+  if (!chosen && c == 0 && !o.prompt.empty()) chosen = o.prompt;
+  if (!chosen) return eo;
+  if (enc.files().prompts.count(*chosen)) {
     eo.has_prompt_text = false;
-    eo.prompt_name = o.prompt;
+    eo.prompt_name = *chosen;
+  } else {
+    eo.prompt_text = *chosen;
   }
   return eo;
 }
@@ -250,7 +263,7 @@ Status evaluate(const SentenceEncoder& enc, const TrainingData& d, const TrainOp
   for (int64_t c = 0; c < cols; c++) {
     std::vector<std::string> texts(rows);
     for (int64_t r = 0; r < rows; r++) texts[r] = d.rows[r].texts[c];
-    ET_RETURN_IF_ERROR(enc.embed(texts, column_embed_options(o, c), &emb[c]).wrap(file));
+    ET_RETURN_IF_ERROR(enc.embed(texts, column_embed_options(o, enc, d.text_columns[c], c), &emb[c]).wrap(file));
   }
   double loss_sum = 0;
   std::vector<float> batch, grad, scores;
@@ -352,6 +365,13 @@ Status train_run(const TrainOptions& opt) {
   // Data first: every row of both files is checked before the model loads or a step runs.
   TrainingData data, eval_data;
   ET_RETURN_IF_ERROR(read_rows(opt.train, opt, spec, &data));
+  for (const std::string& cp : opt.column_prompts) {
+    const size_t eq = cp.find('=');
+    const std::string col = eq == std::string::npos ? "" : cp.substr(0, eq);
+    if (std::find(data.text_columns.begin(), data.text_columns.end(), col) == data.text_columns.end())
+      return make_error("--column-prompt \"%s\": expected COLUMN=PROMPT with COLUMN one of the text columns of %s",
+                        cp.c_str(), opt.train.c_str());
+  }
   if (!opt.eval.empty()) {
     ET_RETURN_IF_ERROR(read_rows(opt.eval, opt, spec, &eval_data));
     if (eval_data.text_columns != data.text_columns)
@@ -370,14 +390,14 @@ Status train_run(const TrainOptions& opt) {
   const int64_t rows = static_cast<int64_t>(data.rows.size());
   const size_t cols = data.text_columns.size();
   std::vector<std::vector<Encoding>> tokens(cols);
-  int32_t anchor_prompt_tokens = 0;
+  std::vector<int32_t> prompt_tokens(cols, 0);
   for (size_t c = 0; c < cols; c++) {
     std::vector<std::string> texts(rows);
     for (int64_t r = 0; r < rows; r++) texts[r] = data.rows[r].texts[c];
     int32_t pt = 0;
-    ET_RETURN_IF_ERROR(enc->tokenize(texts, column_embed_options(opt, c), &tokens[c], &pt)
+    ET_RETURN_IF_ERROR(enc->tokenize(texts, column_embed_options(opt, *enc, data.text_columns[c], c), &tokens[c], &pt)
                            .wrap(opt.train + ": column \"" + data.text_columns[c] + "\""));
-    if (c == 0) anchor_prompt_tokens = pt;
+    prompt_tokens[c] = pt;
   }
   // In-batch-negative losses never see a text twice in one batch; the others batch in order.
   std::vector<std::vector<size_t>> hashes(rows);
@@ -507,7 +527,7 @@ Status train_run(const TrainOptions& opt) {
       dropout.attention = static_cast<float>(p_attention);
       dropout.seed = dropout_seed(opt.seed, static_cast<uint64_t>(step * accum + micro));
       const TrainStepResult r = train_micro_batch(model, head, packed, B, static_cast<int64_t>(cols),
-                                                  anchor_prompt_tokens, spec, scores.data(),
+                                                  prompt_tokens, spec, scores.data(),
                                                   1.0f / static_cast<float>(accum), &scratch, grads.data(), head_grads,
                                                   dropout);
       loss += r.loss / static_cast<double>(accum);
