@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add_info_command(app, g);
   add_tokenize_command(app, g);
   add_neighbors_command(app, g);
+  add_eval_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);
