@@ -1,0 +1,186 @@
+// `embtune eval`: scores an existing TREC run against qrels, like trec_eval (--run --qrels), or
+// retrieves over a BEIR folder with models and BM25 and scores each system (--data). Not the
+// retrieval itself (eval/retrieve.h) nor the measures (eval/trec.h).
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "eval/retrieve.h"
+#include "eval/trec.h"
+
+namespace embtune::cli {
+
+namespace {
+
+struct EvalArgs {
+  std::string run, qrels;
+  std::string data, split = "test";      // a BEIR folder and its qrels split
+  std::vector<std::string> models;       // model directories, each a system
+  bool bm25 = false;
+  Bm25Options bm25_options;
+  std::string query_prompt, corpus_prompt;  // a prompt name of the model, else the text
+  std::string write_run;                 // with one system: its run in TREC format
+  int64_t batch_tokens = 8192;
+  TrecEvalOptions options;  // cutoffs and --complete; defaults declared there
+  bool json = false;
+};
+
+void print_table(const TrecEvalResult& r, std::vector<int> ks) {
+  std::sort(ks.begin(), ks.end());
+  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  std::printf("%-10s", "metric");
+  for (int k : ks) std::printf(" %9s", ("@" + std::to_string(k)).c_str());
+  std::printf("\n");
+  for (const char* name : {"ndcg", "mrr", "map", "recall", "precision", "accuracy"}) {
+    std::printf("%-10s", name);
+    for (int k : ks) std::printf(" %9.4f", r.means.at(trec_metric_key(name, k)));
+    std::printf("\n");
+  }
+  std::printf("queries   %lld\n", static_cast<long long>(r.queries));
+}
+
+// A prompt name of the model when it has one of that name, else the text itself.
+EmbedOptions prompt_options(const SentenceEncoder& enc, const std::string& prompt, int64_t batch_tokens) {
+  EmbedOptions eo;
+  eo.batch_tokens = batch_tokens;
+  eo.has_prompt_text = true;
+  if (enc.files().prompts.count(prompt)) {
+    eo.has_prompt_text = false;
+    eo.prompt_name = prompt;
+  } else {
+    eo.prompt_text = prompt;
+  }
+  return eo;
+}
+
+// A system's name in the report: "bm25", or the model directory's last component (made unique).
+std::string system_name(const std::string& model, const std::vector<std::string>& taken) {
+  std::string base = model;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  base = base.substr(base.find_last_of('/') == std::string::npos ? 0 : base.find_last_of('/') + 1);
+  std::string name = base;
+  for (int i = 2; std::find(taken.begin(), taken.end(), name) != taken.end(); i++) name = base + "-" + std::to_string(i);
+  return name;
+}
+
+int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
+  if (a.models.empty() && !a.bm25) return report_error("eval", make_error("--data needs --model DIR (repeatable) or --bm25"));
+  const int systems = static_cast<int>(a.models.size()) + (a.bm25 ? 1 : 0);
+  if (!a.write_run.empty() && systems != 1)
+    return report_error("eval", make_error("--write-run takes one system; got %d", systems));
+  BeirData data;
+  Status s = beir_read(a.data, a.split, &data);
+  if (!s.ok()) return report_error("eval", s);
+  if (data.unknown_qrels_docs > 0)
+    std::fprintf(stderr, "embtune eval: %lld judged documents are not in the corpus (kept: they count as relevant, never retrieved)\n",
+                 static_cast<long long>(data.unknown_qrels_docs));
+  const int k = *std::max_element(a.options.ks.begin(), a.options.ks.end());
+  std::vector<std::string> names;
+  std::vector<TrecEvalResult> results;
+  auto score = [&](const std::string& name, const TrecRun& run) -> Status {
+    TrecEvalResult r;
+    ET_RETURN_IF_ERROR(trec_evaluate(run, data.qrels, a.options, &r));
+    if (!a.write_run.empty()) ET_RETURN_IF_ERROR(trec_run_write(a.write_run, run, name));
+    names.push_back(name);
+    results.push_back(r);
+    return Status::ok_status();
+  };
+  for (const std::string& dir : a.models) {
+    std::unique_ptr<SentenceEncoder> enc;
+    s = SentenceEncoder::load(dir, &enc);
+    if (!s.ok()) return report_error("eval", s);
+    DenseRunOptions opt;
+    opt.query = prompt_options(*enc, a.query_prompt, a.batch_tokens);
+    opt.corpus = prompt_options(*enc, a.corpus_prompt, a.batch_tokens);
+    opt.search.k = k;
+    if (!g.quiet)
+      std::fprintf(stderr, "embtune eval: %s: embedding %zu queries and %zu documents\n", dir.c_str(),
+                   data.query_ids.size(), data.doc_ids.size());
+    TrecRun run;
+    s = dense_run(*enc, data, opt, &run);
+    if (s.ok()) s = score(system_name(dir, names), run);
+    if (!s.ok()) return report_error("eval", s.wrap(dir));
+  }
+  if (a.bm25) {
+    s = score("bm25", bm25_run(data, a.bm25_options, k));
+    if (!s.ok()) return report_error("eval", s);
+  }
+  if (a.json) {
+    nlohmann::json j;
+    for (size_t i = 0; i < names.size(); i++) {
+      nlohmann::json m(results[i].means);
+      m["queries"] = results[i].queries;
+      if (names.size() == 1) j = m;
+      else j[names[i]] = m;
+    }
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  for (size_t i = 0; i < names.size(); i++) {
+    std::printf("== %s\n", names[i].c_str());
+    print_table(results[i], a.options.ks);
+  }
+  return 0;
+}
+
+int run_eval(const EvalArgs& a, const GlobalOptions& g) {
+  if (!a.data.empty()) {
+    if (!a.run.empty() || !a.qrels.empty())
+      return report_error("eval", make_error("give either --run and --qrels, or --data (with --model / --bm25)"));
+    return run_eval_data(a, g);
+  }
+  if (a.run.empty() || a.qrels.empty())
+    return report_error("eval", make_error("give --run and --qrels, or --data with --model / --bm25"));
+  TrecRun run;
+  Qrels qrels;
+  Status s = trec_run_read(a.run, &run);
+  if (s.ok()) s = qrels_read(a.qrels, &qrels);
+  TrecEvalResult r;
+  if (s.ok()) s = trec_evaluate(run, qrels, a.options, &r);
+  if (!s.ok()) return report_error("eval", s);
+  // Mismatched query sets are the usual sign of the wrong qrels split, so they are reported, but
+  // trec_eval scores such pairs anyway and so does this.
+  if (r.run_queries_without_qrels > 0)
+    std::fprintf(stderr, "embtune eval: %lld run queries have no qrels (skipped)\n",
+                 static_cast<long long>(r.run_queries_without_qrels));
+  if (r.qrels_queries_without_run > 0)
+    std::fprintf(stderr, "embtune eval: %lld qrels queries are missing from the run (%s)\n",
+                 static_cast<long long>(r.qrels_queries_without_run),
+                 a.options.complete ? "counted as zeros, --complete" : "skipped; --complete counts them as zeros");
+  if (a.json) {
+    nlohmann::json j(r.means);
+    j["queries"] = r.queries;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    print_table(r, a.options.ks);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, const GlobalOptions& g) {
+  auto a = std::make_shared<EvalArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "eval", "Score a TREC run against qrels (trec_eval's measures), or retrieve over a BEIR folder with models and BM25");
+  sub->add_option("--run", a->run, "Run file: `qid Q0 docid rank score tag` lines");
+  sub->add_option("--qrels", a->qrels, "Qrels: BEIR TSV (query-id corpus-id score, header) or TREC (qid 0 docid rel)");
+  sub->add_option("--data", a->data, "A BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv");
+  sub->add_option("--split", a->split, "The qrels split of --data");
+  sub->add_option("--model", a->models, "A model directory to evaluate (repeatable: each is a system)");
+  sub->add_flag("--bm25", a->bm25, "Also evaluate BM25 (Lucene's formula)");
+  sub->add_option("--bm25-k1", a->bm25_options.k1, "BM25 k1");
+  sub->add_option("--bm25-b", a->bm25_options.b, "BM25 b");
+  sub->add_option("--query-prompt", a->query_prompt, "Prompt of the queries: a prompt name of the model, else the text");
+  sub->add_option("--corpus-prompt", a->corpus_prompt, "Prompt of the documents: a prompt name of the model, else the text");
+  sub->add_option("--write-run", a->write_run, "Save the retrieved run in TREC format (one system)");
+  sub->add_option("--batch-tokens", a->batch_tokens, "Tokens per packed embedding batch")->check(CLI::PositiveNumber);
+  sub->add_option("--k", a->options.ks, "Cutoffs, comma-separated")->delimiter(',')->check(CLI::PositiveNumber);
+  sub->add_flag("--complete", a->options.complete, "Count qrels queries missing from the run as zeros (trec_eval -c)");
+  sub->add_flag("--json", a->json, "Print the means as one JSON object on the last line");
+  on_parsed(sub, [a, &g]() { return run_eval(*a, g); });
+}
+
+}  // namespace embtune::cli

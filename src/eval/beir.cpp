@@ -1,0 +1,116 @@
+// Reading BEIR folders.
+// Not a downloader: the folder is on disk.
+#include "eval/beir.h"
+
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/file.h"
+#include "core/strings.h"
+#include "core/utf8.h"
+
+namespace embtune {
+
+namespace {
+
+// Calls row(line_number, object) for every non-blank line of a JSONL file.
+template <class F>
+Status read_jsonl_objects(const std::string& path, F&& row) {
+  std::string data;
+  ET_RETURN_IF_ERROR(read_file(path, &data));
+  size_t line = 0;
+  for (size_t pos = 0; pos < data.size();) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) nl = data.size();
+    std::string text = data.substr(pos, nl - pos);
+    pos = nl + 1;
+    line++;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (is_blank(text)) continue;
+    size_t bad = 0;
+    if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      return make_error("%s: line %zu: not JSON: %s", path.c_str(), line, e.what());
+    }
+    if (!j.is_object()) return make_error("%s: line %zu: expected a JSON object", path.c_str(), line);
+    ET_RETURN_IF_ERROR(row(line, j));
+  }
+  return Status::ok_status();
+}
+
+Status string_field(const nlohmann::json& j, const char* key, const std::string& path, size_t line, bool required,
+                    std::string* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) return make_error("%s: line %zu: no \"%s\"", path.c_str(), line, key);
+    out->clear();
+    return Status::ok_status();
+  }
+  if (it->is_number_integer()) *out = std::to_string(it->get<int64_t>());  // BEIR ids are sometimes numbers
+  else if (it->is_string()) *out = it->get<std::string>();
+  else return make_error("%s: line %zu: \"%s\" must be a string", path.c_str(), line, key);
+  return Status::ok_status();
+}
+
+std::string strip(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+}  // namespace
+
+Status beir_read(const std::string& dir, const std::string& split, BeirData* out) {
+  *out = BeirData();
+  const std::string corpus = dir + "/corpus.jsonl", queries = dir + "/queries.jsonl";
+  const std::string qrels = dir + "/qrels/" + split + ".tsv";
+  std::unordered_set<std::string> doc_seen;
+  ET_RETURN_IF_ERROR(read_jsonl_objects(corpus, [&](size_t line, const nlohmann::json& j) -> Status {
+    std::string id, title, text;
+    ET_RETURN_IF_ERROR(string_field(j, "_id", corpus, line, true, &id));
+    ET_RETURN_IF_ERROR(string_field(j, "title", corpus, line, false, &title));
+    ET_RETURN_IF_ERROR(string_field(j, "text", corpus, line, true, &text));
+    if (!doc_seen.insert(id).second) return make_error("%s: line %zu: duplicate _id \"%s\"", corpus.c_str(), line, id.c_str());
+    out->doc_ids.push_back(id);
+    out->doc_texts.push_back(strip(title + " " + text));
+    return Status::ok_status();
+  }));
+  if (out->doc_ids.empty()) return make_error("%s: the corpus is empty", corpus.c_str());
+  ET_RETURN_IF_ERROR(qrels_read(qrels, &out->qrels));
+  std::unordered_map<std::string, std::string> query_text;
+  std::vector<std::string> query_file_order;
+  ET_RETURN_IF_ERROR(read_jsonl_objects(queries, [&](size_t line, const nlohmann::json& j) -> Status {
+    std::string id, text;
+    ET_RETURN_IF_ERROR(string_field(j, "_id", queries, line, true, &id));
+    ET_RETURN_IF_ERROR(string_field(j, "text", queries, line, true, &text));
+    if (query_text.count(id)) return make_error("%s: line %zu: duplicate _id \"%s\"", queries.c_str(), line, id.c_str());
+    if (out->qrels.grades.count(id) && is_blank(text))
+      return make_error("%s: line %zu: query \"%s\" has no text", queries.c_str(), line, id.c_str());
+    query_text[id] = text;
+    query_file_order.push_back(id);
+    return Status::ok_status();
+  }));
+  for (const std::string& q : out->qrels.query_order) {
+    if (!query_text.count(q)) out->unknown_qrels_queries++;
+    for (auto& [doc, grade] : out->qrels.grades.at(q))
+      if (!doc_seen.count(doc)) out->unknown_qrels_docs++;
+  }
+  if (out->unknown_qrels_queries > 0)
+    return make_error("%s: %lld judged queries are not in %s (the first: \"%s\")", qrels.c_str(),
+                      (long long)out->unknown_qrels_queries, queries.c_str(), [&] {
+                        for (const std::string& q : out->qrels.query_order)
+                          if (!query_text.count(q)) return q;
+                        return std::string();
+                      }().c_str());
+  for (const std::string& q : query_file_order)
+    if (out->qrels.grades.count(q)) {
+      out->query_ids.push_back(q);
+      out->query_texts.push_back(query_text[q]);
+    }
+  return Status::ok_status();
+}
+
+}  // namespace embtune
