@@ -254,6 +254,41 @@ TEST_F(TrainLosses, PromptsReachTrainingAsTheyReachInference) {
   EXPECT_NE(r.out.find("--column-prompt"), std::string::npos) << r.out;
 }
 
+TEST_F(TrainLosses, EarlyStoppingAndTheBestWeights) {
+  const std::string eval = " --eval " + sh_quote(tmp_.file("pairs.jsonl")) + " --eval-steps 1";
+  // accuracy@1 on 24 rows stops rising once it reaches 1 (or stalls before): with patience 2 the
+  // run ends two evaluations after its best, long before 200 steps.
+  auto r = train("pairs.jsonl", "early", "--max-steps 200 --batch-size 8" + eval +
+                                            " --metric-for-best eval_accuracy@1 --early-stopping-patience 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto log = read_jsonl(tmp_.file("early/training_log.jsonl"));
+  const auto evals = read_jsonl(tmp_.file("early/eval_log.jsonl"));
+  ASSERT_LT(log.size(), 200u);
+  EXPECT_TRUE(log.back().value("early_stop", false));
+  size_t best = 0;
+  for (size_t i = 0; i < evals.size(); i++)
+    if (evals[i]["eval_accuracy@1"].get<double>() > evals[best]["eval_accuracy@1"].get<double>()) best = i;
+  EXPECT_EQ(evals.size() - 1 - best, 2u) << "stops after exactly `patience` evaluations without a new best";
+
+  // --load-best-model-at-end: the written weights are those of the lowest eval_loss; a run that
+  // starts from them evaluates (before its first step) to that very loss.
+  r = train("pairs.jsonl", "best", "--max-steps 10 --batch-size 8" + eval + " --load-best-model-at-end");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  double lowest = 1e300;
+  for (const auto& e : read_jsonl(tmp_.file("best/eval_log.jsonl"))) lowest = std::min(lowest, e["eval_loss"].get<double>());
+  r = run_command(bin_ + " train --model " + sh_quote(tmp_.file("best")) + " --train " + sh_quote(tmp_.file("pairs.jsonl")) +
+                  " --out " + sh_quote(tmp_.file("again")) + " --quiet --dropout 0 --max-steps 1 --batch-size 8" + eval);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NEAR(read_jsonl(tmp_.file("again/eval_log.jsonl"))[0]["eval_loss"].get<double>(), lowest, 1e-9 * lowest);
+
+  r = train("pairs.jsonl", "bad", "--max-steps 2 --early-stopping-patience 1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("need --eval"), std::string::npos) << r.out;
+  r = train("pairs.jsonl", "bad", "--max-steps 2 --metric-for-best eval_nothing --load-best-model-at-end" + eval);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("eval_nothing"), std::string::npos) << r.out;
+}
+
 TEST_F(TrainLosses, ScoredAndTripletDataIsChecked) {
   struct Case {
     const char* name;

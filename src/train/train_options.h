@@ -47,6 +47,9 @@ struct TrainOptions {
   std::vector<std::string> column_prompts; // COLUMN=PROMPT (name or text) per column; wins for its column
   std::string eval;         // held-out rows, evaluated every eval_steps and at the end
   int64_t eval_steps = 0;   // 0: only before the first and after the last step
+  std::string metric_for_best = "eval_loss";  // lower is better when it ends in "loss", else higher
+  int64_t early_stopping_patience = 0;  // > 0: stop after this many evaluations without a new best
+  bool load_best_model_at_end = false;  // the output holds the best evaluated weights
   int64_t save_steps = 0;   // > 0: a checkpoint every this many steps, in <out>.checkpoints/
   int64_t save_total_limit = 0;  // > 0: keep only the newest this many checkpoints
   bool resume = false;      // continue from the latest checkpoint in <out>.checkpoints/
@@ -70,8 +73,8 @@ struct TrainOptionField {
   std::string name;   // the flag without "--"; the JSON key is the name with '-' → '_'
   std::string help;
   TrainOptionRef ref;
-  TrainOptionRole role;
-  std::vector<std::string> choices;  // allowed values of a string field; empty: any
+  TrainOptionRole role = TrainOptionRole::Invocation;
+  std::vector<std::string> choices = {};  // allowed values of a string field; empty: any
   bool required = false;             // on the command line or in --config
   bool comma_list = true;            // a list field's flag value splits at commas
   std::string flag_name() const { return "--" + name; }

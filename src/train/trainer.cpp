@@ -195,6 +195,11 @@ Status check_options(const TrainOptions& o) {
       o.save_total_limit < 0)
     return make_error("--max-steps, --epochs, --save-steps, --eval-steps, --stop-after and --save-total-limit must not be negative");
   if (!(o.score_min <= o.score_max)) return make_error("--score-min must not exceed --score-max");
+  if ((o.early_stopping_patience > 0 || o.load_best_model_at_end) && o.eval.empty())
+    return make_error("--early-stopping-patience and --load-best-model-at-end need --eval");
+  if (o.early_stopping_patience < 0) return make_error("--early-stopping-patience must not be negative");
+  if (o.load_best_model_at_end && o.resume)
+    return make_error("--load-best-model-at-end with --resume is not supported yet (the best weights live in memory)");
   LrSchedule k;
   return lr_schedule_from_name(o.scheduler, &k);
 }
@@ -314,6 +319,26 @@ void dropout_probabilities(const TrainOptions& o, const BertConfig& c, double* h
   *attention = o.dropout >= 0 ? o.dropout : c.attention_probs_dropout_prob;
 }
 
+// Where the best evaluation of `history` is by `metric` (the earliest of equals), and whether
+// the metric exists there.
+Status best_evaluation(const nlohmann::json& history, const std::string& metric, const std::string& file,
+                       size_t* best) {
+  const bool lower = metric.size() >= 4 && metric.compare(metric.size() - 4, 4, "loss") == 0;
+  *best = 0;
+  for (size_t i = 0; i < history.size(); i++) {
+    if (!history[i].contains(metric)) {
+      std::string known;
+      for (auto& [k, v] : history[i].items())
+        if (k != "step") known += (known.empty() ? "" : ", ") + k;
+      return make_error("--metric-for-best %s: %s's evaluation has no such metric (it has %s)", metric.c_str(),
+                        file.c_str(), known.c_str());
+    }
+    const double v = history[i][metric].get<double>(), b = history[*best][metric].get<double>();
+    if (lower ? v < b : v > b) *best = i;
+  }
+  return Status::ok_status();
+}
+
 // splitmix64 of the run's seed and a micro-batch number: well-mixed, distinct seeds per micro-batch.
 uint64_t dropout_seed(uint64_t seed, uint64_t micro_batch) {
   uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (micro_batch + 1);
@@ -418,7 +443,7 @@ Status train_run(const TrainOptions& opt) {
   };
   std::vector<std::vector<int64_t>> batches = epoch_batches();
   const int64_t accum = opt.gradient_accumulation_steps;
-  const int64_t total = opt.max_steps > 0 ? opt.max_steps
+  int64_t total = opt.max_steps > 0 ? opt.max_steps
                                           : (opt.epochs * static_cast<int64_t>(batches.size()) + accum - 1) / accum;
   const int64_t warmup = opt.warmup < 1.0 ? static_cast<int64_t>(std::ceil(opt.warmup * total))
                                           : static_cast<int64_t>(opt.warmup);
@@ -494,6 +519,23 @@ Status train_run(const TrainOptions& opt) {
   };
   if (!opt.eval.empty() && start == 0) ET_RETURN_IF_ERROR(run_eval(0, nullptr));
 
+  // The best evaluated weights (encoder then head), for --load-best-model-at-end.
+  std::vector<float> best_params;
+  int64_t best_step = -1;
+  auto track_best = [&]() -> Status {
+    size_t best = 0;
+    ET_RETURN_IF_ERROR(best_evaluation(eval_history, opt.metric_for_best, opt.eval, &best));
+    const int64_t step = eval_history[best]["step"].get<int64_t>();
+    if (opt.load_best_model_at_end && step != best_step) {
+      best_params = model.params();
+      best_params.insert(best_params.end(), head.params().begin(), head.params().end());
+    }
+    best_step = step;
+    return Status::ok_status();
+  };
+  if (!opt.eval.empty() && (opt.load_best_model_at_end || opt.early_stopping_patience > 0))
+    ET_RETURN_IF_ERROR(track_best());
+
   TrainStepScratch scratch;
   InterruptGuard interrupt_guard;
   Progress bar("train", total, "steps", !opt.quiet);
@@ -548,9 +590,24 @@ Status train_run(const TrainOptions& opt) {
     nlohmann::json line = {{"step", step + 1},     {"epoch", epoch_pos},          {"loss", loss},
                            {"lr", lr},             {"grad_norm", grad_norm},      {"tokens_per_s", ntok / dt},
                            {"pairs_per_s", nrows / dt}};
-    const bool last = step + 1 == total;
-    if (!opt.eval.empty() && (last || (opt.eval_steps > 0 && (step + 1) % opt.eval_steps == 0)))
+    bool last = step + 1 == total;
+    if (!opt.eval.empty() && (last || (opt.eval_steps > 0 && (step + 1) % opt.eval_steps == 0))) {
       ET_RETURN_IF_ERROR(run_eval(step + 1, &line));
+      if (opt.load_best_model_at_end || opt.early_stopping_patience > 0) {
+        ET_RETURN_IF_ERROR(track_best());
+        // Evaluations since the best one: patience spent.
+        int64_t since = 0;
+        for (const auto& e : eval_history) since = e["step"].get<int64_t>() > best_step ? since + 1 : 0;
+        if (opt.early_stopping_patience > 0 && since >= opt.early_stopping_patience && !last) {
+          if (!opt.quiet)
+            std::fprintf(stderr, "train: early stop after step %lld: %s has not improved on step %lld's in %lld evaluations\n",
+                         (long long)step + 1, opt.metric_for_best.c_str(), (long long)best_step, (long long)since);
+          line["early_stop"] = true;
+          last = true;
+          total = step + 1;
+        }
+      }
+    }
     const std::string text = line.dump() + "\n";
     ET_RETURN_IF_ERROR(append_line(log, log_path, text));
     log_text += text;
@@ -579,6 +636,13 @@ Status train_run(const TrainOptions& opt) {
     }
   }
   bar.finish();
+  if (opt.load_best_model_at_end && !best_params.empty()) {
+    if (!opt.quiet)
+      std::fprintf(stderr, "train: writing the best weights, step %lld's by %s\n", (long long)best_step,
+                   opt.metric_for_best.c_str());
+    std::copy(best_params.begin(), best_params.begin() + model.params().size(), model.params().begin());
+    std::copy(best_params.begin() + model.params().size(), best_params.end(), head.params().begin());
+  }
   ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", DType::F32));
   ET_RETURN_IF_ERROR(head.save_dense(tmp, DType::F32));
   if (!opt.eval.empty()) {
@@ -598,6 +662,9 @@ Status train_run(const TrainOptions& opt) {
   if (!eval_history.empty()) {
     facts.eval_before = eval_history.front();
     facts.eval_after = eval_history.back();
+    if (opt.load_best_model_at_end)
+      for (const auto& e : eval_history)
+        if (e["step"].get<int64_t>() == best_step) facts.eval_after = e;
   }
   ET_RETURN_IF_ERROR(write_model_card(tmp, opt, facts));
   nlohmann::json args = train_options_to_json(opt);
