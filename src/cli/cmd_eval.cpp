@@ -43,15 +43,8 @@ void print_table(const TrecEvalResult& r, std::vector<int> ks) {
 
 // A prompt name of the model when it has one of that name, else the text itself.
 EmbedOptions prompt_options(const SentenceEncoder& enc, const std::string& prompt, int64_t batch_tokens) {
-  EmbedOptions eo;
+  EmbedOptions eo = enc.prompt_by_name_or_text(prompt);
   eo.batch_tokens = batch_tokens;
-  eo.has_prompt_text = true;
-  if (enc.files().prompts.count(prompt)) {
-    eo.has_prompt_text = false;
-    eo.prompt_name = prompt;
-  } else {
-    eo.prompt_text = prompt;
-  }
   return eo;
 }
 

@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "core/strings.h"
 #include "core/utf8.h"
+#include "model/sentence_encoder.h"
 
 namespace embtune {
 
@@ -56,11 +57,6 @@ Status string_field(const nlohmann::json& j, const char* key, const std::string&
   return Status::ok_status();
 }
 
-std::string strip(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
-  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-}
-
 }  // namespace
 
 Status beir_read(const std::string& dir, const std::string& split, BeirData* out) {
@@ -75,7 +71,7 @@ Status beir_read(const std::string& dir, const std::string& split, BeirData* out
     ET_RETURN_IF_ERROR(string_field(j, "text", corpus, line, true, &text));
     if (!doc_seen.insert(id).second) return make_error("%s: line %zu: duplicate _id \"%s\"", corpus.c_str(), line, id.c_str());
     out->doc_ids.push_back(id);
-    out->doc_texts.push_back(strip(title + " " + text));
+    out->doc_texts.push_back(strip_unicode_whitespace(title + " " + text));
     return Status::ok_status();
   }));
   if (out->doc_ids.empty()) return make_error("%s: the corpus is empty", corpus.c_str());

@@ -76,6 +76,18 @@ Status SentenceEncoder::load(const std::string& dir, std::unique_ptr<SentenceEnc
   return Status::ok_status();
 }
 
+EmbedOptions SentenceEncoder::prompt_by_name_or_text(const std::string& prompt) const {
+  EmbedOptions eo;
+  eo.has_prompt_text = true;
+  if (files_.prompts.count(prompt)) {
+    eo.has_prompt_text = false;
+    eo.prompt_name = prompt;
+  } else {
+    eo.prompt_text = prompt;
+  }
+  return eo;
+}
+
 Status SentenceEncoder::resolve_prompt(const EmbedOptions& opt, std::string* prompt, int32_t* prompt_tokens) const {
   prompt->clear();
   *prompt_tokens = 0;

@@ -58,6 +58,10 @@ class SentenceEncoder {
   const std::vector<PoolingMode>& pooling_modes() const { return head_.pooling_modes(); }
   const std::vector<DenseLayer>& dense() const { return head_.dense(); }
 
+  // Options that prepend `prompt`: the model's prompt of that name when it has one, else the
+  // text itself; "" prepends nothing (and, unlike default options, not the default prompt).
+  EmbedOptions prompt_by_name_or_text(const std::string& prompt) const;
+
   // The text sentence-transformers would tokenize: prompt + text, stripped of surrounding
   // whitespace, lowercased when the model says do_lower_case. Also returns how many leading
   // tokens are prompt (for include_prompt = false), or an error for an unknown prompt name.

@@ -236,24 +236,17 @@ Status read_rows(const std::string& path, const TrainOptions& o, const LossSpec&
 // setting) is not used.
 EmbedOptions column_embed_options(const TrainOptions& o, const SentenceEncoder& enc, const std::string& column,
                                   size_t c) {
-  EmbedOptions eo;
-  eo.has_prompt_text = true;
   std::optional<std::string> chosen;
   for (const std::string& cp : o.column_prompts)
     if (cp.rfind(column + "=", 0) == 0) chosen = cp.substr(column.size() + 1);
   if (!chosen && c == 0 && o.prompt_text) {
+    EmbedOptions eo;
+    eo.has_prompt_text = true;
     eo.prompt_text = *o.prompt_text;
     return eo;
   }
-  if (!chosen && c == 0 && !o.prompt.empty()) chosen = o.prompt;
-  if (!chosen) return eo;
-  if (enc.files().prompts.count(*chosen)) {
-    eo.has_prompt_text = false;
-    eo.prompt_name = *chosen;
-  } else {
-    eo.prompt_text = *chosen;
-  }
-  return eo;
+  if (!chosen && c == 0) chosen = o.prompt;
+  return enc.prompt_by_name_or_text(chosen.value_or(""));
 }
 
 // Loss and metrics of the current model on held-out rows: the loss over consecutive batches of
