@@ -30,33 +30,35 @@ bool better(const std::pair<int64_t, float>& a, const std::pair<int64_t, float>&
 
 }  // namespace
 
-std::vector<std::vector<std::pair<int64_t, float>>> dense_search(const float* queries, int64_t Q, const float* corpus,
-                                                                 int64_t M, int64_t D, const DenseSearchOptions& opt) {
-  std::vector<std::vector<std::pair<int64_t, float>>> top(Q);
-  if (Q == 0 || M == 0 || opt.k <= 0) return top;
-  const bool cosine = opt.similarity == Similarity::Cosine;
-  std::vector<float> q_unit, c_unit;
-  if (cosine) {
-    q_unit = unit_rows(queries, Q, D);
-    c_unit = unit_rows(corpus, M, D);
-    queries = q_unit.data();
-    corpus = c_unit.data();
+DenseTopK::DenseTopK(const float* queries, int64_t Q, int64_t D, const DenseSearchOptions& opt)
+    : queries_(opt.similarity == Similarity::Cosine ? unit_rows(queries, Q, D)
+                                                    : std::vector<float>(queries, queries + Q * D)),
+      Q_(Q), D_(D), opt_(opt), top_(Q) {}
+
+void DenseTopK::add(const float* corpus, int64_t M) {
+  if (Q_ == 0 || opt_.k <= 0) {
+    rows_seen_ += M;
+    return;
   }
-  const int64_t block = std::max<int64_t>(1, opt.block_rows), k = std::min(opt.k, M);
-  std::vector<float> scores;
+  const int64_t block = std::max<int64_t>(1, opt_.block_rows), k = opt_.k;
   for (int64_t b0 = 0; b0 < M; b0 += block) {
     const int64_t rows = std::min(block, M - b0);
-    scores.resize(Q * rows);
+    const float* c = corpus + b0 * D_;
+    if (opt_.similarity == Similarity::Cosine) {
+      block_unit_ = unit_rows(c, rows, D_);
+      c = block_unit_.data();
+    }
+    scores_.resize(Q_ * rows);
     // scores (Q, rows) = queries (Q, D) · corpus block (rows, D)ᵀ: a linear layer's product.
-    matmul_forward(scores.data(), queries, corpus + b0 * D, nullptr, Q, D, rows);
+    matmul_forward(scores_.data(), queries_.data(), c, nullptr, Q_, D_, rows);
+    const int64_t first = rows_seen_ + b0;
 #pragma omp parallel for schedule(dynamic, 8)
-    for (int64_t q = 0; q < Q; q++) {
-      std::vector<std::pair<int64_t, float>>& best = top[q];
-      const float* s = scores.data() + q * rows;
+    for (int64_t q = 0; q < Q_; q++) {
+      std::vector<std::pair<int64_t, float>>& best = top_[q];
+      const float* s = scores_.data() + q * rows;
       for (int64_t j = 0; j < rows; j++) {
-        const std::pair<int64_t, float> hit{b0 + j, s[j]};
+        const std::pair<int64_t, float> hit{first + j, s[j]};
         if (static_cast<int64_t>(best.size()) == k && !better(hit, best.front())) continue;
-        // best is a heap whose front is the worst kept hit.
         best.push_back(hit);
         std::push_heap(best.begin(), best.end(), better);
         if (static_cast<int64_t>(best.size()) > k) {
@@ -66,9 +68,20 @@ std::vector<std::vector<std::pair<int64_t, float>>> dense_search(const float* qu
       }
     }
   }
+  rows_seen_ += M;
+}
+
+DenseHits DenseTopK::finish() {
 #pragma omp parallel for schedule(static)
-  for (int64_t q = 0; q < Q; q++) std::sort_heap(top[q].begin(), top[q].end(), better);
-  return top;
+  for (int64_t q = 0; q < Q_; q++) std::sort_heap(top_[q].begin(), top_[q].end(), better);
+  return std::move(top_);
+}
+
+DenseHits dense_search(const float* queries, int64_t Q, const float* corpus, int64_t M, int64_t D,
+                       const DenseSearchOptions& opt) {
+  DenseTopK top(queries, Q, D, opt);
+  top.add(corpus, M);
+  return top.finish();
 }
 
 }  // namespace embtune

@@ -178,8 +178,21 @@ Status trec_evaluate(const TrecRun& run, const Qrels& qrels, const TrecEvalOptio
   std::sort(ks.begin(), ks.end());
   ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
   if (ks.empty() || ks.front() < 1) return make_error("cutoffs --k must be positive integers");
-  std::vector<TrecQueryMetrics> sums(ks.size());
-  int64_t scored = 0;
+  auto& pq = out->per_query;
+  for (int k : ks)
+    for (const char* name : {"ndcg", "mrr", "map", "recall", "precision", "accuracy"}) pq[trec_metric_key(name, k)];
+  auto add = [&](const std::string& qid, const std::vector<TrecQueryMetrics>& ms) {
+    out->query_ids.push_back(qid);
+    for (size_t i = 0; i < ks.size(); i++) {
+      pq[trec_metric_key("ndcg", ks[i])].push_back(ms[i].ndcg);
+      pq[trec_metric_key("mrr", ks[i])].push_back(ms[i].mrr);
+      pq[trec_metric_key("map", ks[i])].push_back(ms[i].map);
+      pq[trec_metric_key("recall", ks[i])].push_back(ms[i].recall);
+      pq[trec_metric_key("precision", ks[i])].push_back(ms[i].precision);
+      pq[trec_metric_key("accuracy", ks[i])].push_back(ms[i].accuracy);
+    }
+  };
+  std::vector<TrecQueryMetrics> ms(ks.size());
   for (const std::string& qid : run.query_order) {
     auto judged = qrels.grades.find(qid);
     if (judged == qrels.grades.end()) {
@@ -194,30 +207,21 @@ Status trec_evaluate(const TrecRun& run, const Qrels& qrels, const TrecEvalOptio
       ranked_grades.push_back(g == judged->second.end() ? 0 : g->second);
     }
     for (const auto& [docid, g] : judged->second) judged_grades.push_back(g);
-    for (size_t i = 0; i < ks.size(); i++) {
-      TrecQueryMetrics m = trec_score_query(ranked_grades, judged_grades, ks[i]);
-      sums[i].ndcg += m.ndcg;
-      sums[i].mrr += m.mrr;
-      sums[i].map += m.map;
-      sums[i].recall += m.recall;
-      sums[i].precision += m.precision;
-      sums[i].accuracy += m.accuracy;
-    }
-    scored++;
+    for (size_t i = 0; i < ks.size(); i++) ms[i] = trec_score_query(ranked_grades, judged_grades, ks[i]);
+    add(qid, ms);
   }
   for (const std::string& qid : qrels.query_order)
-    if (!run.docs.count(qid)) out->qrels_queries_without_run++;
-  out->queries = scored + (options.complete ? out->qrels_queries_without_run : 0);
+    if (!run.docs.count(qid)) {
+      out->qrels_queries_without_run++;
+      if (options.complete) add(qid, std::vector<TrecQueryMetrics>(ks.size()));
+    }
+  out->queries = static_cast<int64_t>(out->query_ids.size());
   if (out->queries == 0)
     return make_error("no query is in both the run and the qrels (do the query ids match?)");
-  const double n = static_cast<double>(out->queries);
-  for (size_t i = 0; i < ks.size(); i++) {
-    out->means[trec_metric_key("ndcg", ks[i])] = sums[i].ndcg / n;
-    out->means[trec_metric_key("mrr", ks[i])] = sums[i].mrr / n;
-    out->means[trec_metric_key("map", ks[i])] = sums[i].map / n;
-    out->means[trec_metric_key("recall", ks[i])] = sums[i].recall / n;
-    out->means[trec_metric_key("precision", ks[i])] = sums[i].precision / n;
-    out->means[trec_metric_key("accuracy", ks[i])] = sums[i].accuracy / n;
+  for (const auto& [key, values] : pq) {
+    double sum = 0;
+    for (double v : values) sum += v;
+    out->means[key] = sum / static_cast<double>(out->queries);
   }
   return Status::ok_status();
 }

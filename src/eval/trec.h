@@ -76,6 +76,11 @@ struct TrecEvalResult {
   int64_t queries = 0;                     // how many queries the means average over
   int64_t run_queries_without_qrels = 0;   // skipped, as trec_eval skips them
   int64_t qrels_queries_without_run = 0;   // skipped, or zeros under `complete`
+  // The queries averaged over, in run order (then, under `complete`, the missing qrels queries
+  // in qrels order), and each measure's value per query in that order: what paired comparisons
+  // between systems (eval/compare.h) resample.
+  std::vector<std::string> query_ids;
+  std::map<std::string, std::vector<double>> per_query;
 };
 
 // Scores every query present in both the run and the qrels (and, under `complete`, every qrels
