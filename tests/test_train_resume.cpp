@@ -38,6 +38,25 @@ class TrainResume : public ::testing::Test {
   std::string bin_ = sh_quote(test::embtune_bin());
 };
 
+TEST_F(TrainResume, TheBestWeightsSurviveAResume) {
+  // Evaluations at steps 0, 3, 6, 9, …; the checkpoint at 10: whichever evaluation was best when
+  // the run stopped, its weights are not the checkpoint's and must come back from best-N.
+  const std::string flags = "--max-steps 20 --lr 2e-3 --seed 3 --eval " + sh_quote(tmp_.file("train.jsonl")) +
+                            " --eval-steps 3 --load-best-model-at-end --metric-for-best eval_mrr@10";
+  auto r = run_command(train(tmp_.file("whole"), flags));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = run_command(train(tmp_.file("split"), flags + " --save-steps 5 --stop-after 10"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  int best_dirs = 0;
+  for (auto& e : fs::directory_iterator(tmp_.file("split.checkpoints")))
+    best_dirs += e.path().filename().string().rfind("best-", 0) == 0;
+  EXPECT_GE(best_dirs, 1) << "the best weights are on disk before the run stops";
+  r = run_command(train(tmp_.file("split"), flags + " --save-steps 5 --resume"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(test::read_text(tmp_.file("whole/model.safetensors")), test::read_text(tmp_.file("split/model.safetensors")));
+  EXPECT_EQ(test::read_text(tmp_.file("whole/eval_log.jsonl")), test::read_text(tmp_.file("split/eval_log.jsonl")));
+}
+
 TEST_F(TrainResume, SplitRunEqualsUnbrokenRunBitForBit) {
   // Shuffled, warmup and decay, so that the RNG, the schedule and the moments must all resume.
   const std::string flags = "--max-steps 20 --warmup 3 --scheduler linear --weight-decay 0.01 --seed 7";

@@ -1,5 +1,5 @@
-// Retrieval metrics and correlations. Exact (brute-force) search: the evaluation sets of
-// training runs are small; large corpora belong to the eval command's index.
+// Retrieval metrics and correlations for the trainer's evaluation sets: exact search by dense_search
+// and trec.h's per-query measures. Not BEIR retrieval or runs (eval/retrieve.h).
 #include "eval/metrics.h"
 
 #include <algorithm>
@@ -7,20 +7,12 @@
 #include <numeric>
 #include <set>
 
+#include "eval/dense_search.h"
+#include "eval/trec.h"
+
 namespace embtune {
 
 namespace {
-
-std::vector<float> normalized_rows(const float* x, int64_t n, int64_t D) {
-  std::vector<float> y(x, x + n * D);
-  for (int64_t i = 0; i < n; i++) {
-    double s = 0;
-    for (int64_t d = 0; d < D; d++) s += static_cast<double>(y[i * D + d]) * y[i * D + d];
-    const double inv = 1.0 / std::max(std::sqrt(s), 1e-12);
-    for (int64_t d = 0; d < D; d++) y[i * D + d] = static_cast<float>(y[i * D + d] * inv);
-  }
-  return y;
-}
 
 std::vector<double> ranks_of(const std::vector<double>& x) {
   std::vector<size_t> idx(x.size());
@@ -42,42 +34,27 @@ std::vector<double> ranks_of(const std::vector<double>& x) {
 std::map<std::string, double> retrieval_metrics(const float* queries, int64_t Q, const float* docs, int64_t M,
                                                 int64_t D, const std::vector<std::vector<int64_t>>& relevant,
                                                 const std::vector<int>& ks) {
-  const std::vector<float> q = normalized_rows(queries, Q, D), d = normalized_rows(docs, M, D);
-  const int kmax = ks.empty() ? 0 : *std::max_element(ks.begin(), ks.end());
   std::map<std::string, double> sums;
+  if (ks.empty()) return sums;
+  DenseSearchOptions search;
+  search.k = *std::max_element(ks.begin(), ks.end());
+  const DenseHits top = dense_search(queries, Q, docs, M, D, search);
   int64_t counted = 0;
-  std::vector<std::vector<int64_t>> top(Q);
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int64_t i = 0; i < Q; i++) {
-    std::vector<std::pair<float, int64_t>> scored(M);
-    for (int64_t j = 0; j < M; j++) {
-      float s = 0;
-      for (int64_t c = 0; c < D; c++) s += q[i * D + c] * d[j * D + c];
-      scored[j] = {-s, j};
-    }
-    const int64_t keep = std::min<int64_t>(kmax, M);
-    std::partial_sort(scored.begin(), scored.begin() + keep, scored.end());
-    for (int64_t t = 0; t < keep; t++) top[i].push_back(scored[t].second);
-  }
   for (int64_t i = 0; i < Q; i++) {
     if (relevant[i].empty()) continue;
     counted++;
     const std::set<int64_t> rel(relevant[i].begin(), relevant[i].end());
+    std::vector<int64_t> ranked_grades;
+    for (const auto& [row, score] : top[i]) ranked_grades.push_back(rel.count(row) ? 1 : 0);
+    const std::vector<int64_t> judged_grades(rel.size(), 1);
     for (int k : ks) {
-      double dcg = 0, idcg = 0, rr = 0;
-      int64_t hits = 0;
-      for (int64_t t = 0; t < std::min<int64_t>(k, static_cast<int64_t>(top[i].size())); t++) {
-        if (!rel.count(top[i][t])) continue;
-        hits++;
-        dcg += 1.0 / std::log2(t + 2.0);
-        if (rr == 0) rr = 1.0 / (t + 1.0);
-      }
-      for (int64_t t = 0; t < std::min<int64_t>(k, static_cast<int64_t>(rel.size())); t++) idcg += 1.0 / std::log2(t + 2.0);
-      const std::string at = "@" + std::to_string(k);
-      sums["ndcg" + at] += idcg > 0 ? dcg / idcg : 0;
-      sums["mrr" + at] += rr;
-      sums["recall" + at] += static_cast<double>(hits) / rel.size();
-      sums["accuracy" + at] += hits > 0 ? 1 : 0;
+      const TrecQueryMetrics m = trec_score_query(ranked_grades, judged_grades, k);
+      sums[trec_metric_key("ndcg", k)] += m.ndcg;
+      sums[trec_metric_key("mrr", k)] += m.mrr;
+      sums[trec_metric_key("map", k)] += m.map;
+      sums[trec_metric_key("recall", k)] += m.recall;
+      sums[trec_metric_key("precision", k)] += m.precision;
+      sums[trec_metric_key("accuracy", k)] += m.accuracy;
     }
   }
   for (auto& [name, v] : sums) v = counted ? v / counted : 0;

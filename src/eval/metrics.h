@@ -1,6 +1,6 @@
-// Evaluation metrics on embeddings: cosine retrieval scored with the trec_eval / BEIR definitions
-// (nDCG@k with binary gains, MRR@k, Recall@k, Accuracy@k) and rank correlations (Spearman,
-// Pearson) as sentence-transformers' evaluators report them. Not BM25 and not reports.
+// Evaluation metrics on embeddings: cosine retrieval (dense_search.h) scored per query with
+// trec.h's measures and binary gains, and rank correlations (Spearman, Pearson) as
+// sentence-transformers' evaluators report them. Not BM25 and not reports.
 #pragma once
 
 #include <cstdint>
@@ -12,8 +12,9 @@ namespace embtune {
 
 // queries (Q, D) and docs (M, D): rows L2-normalised inside, ranked by cosine similarity (ties:
 // the lower document index first). relevant[q]: the relevant documents of query q (binary
-// relevance). For every k in ks: "ndcg@k", "mrr@k", "recall@k", "accuracy@k", each the mean over
-// queries with at least one relevant document.
+// relevance). For every k in ks: "ndcg@k", "mrr@k", "map@k", "recall@k", "precision@k",
+// "accuracy@k" (trec_score_query's definitions), each the mean over queries with at least one
+// relevant document.
 std::map<std::string, double> retrieval_metrics(const float* queries, int64_t Q, const float* docs, int64_t M,
                                                 int64_t D, const std::vector<std::vector<int64_t>>& relevant,
                                                 const std::vector<int>& ks);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include "core/file.h"
@@ -102,13 +103,41 @@ struct Trainable {
   }
 };
 
-Status write_checkpoint_files(const std::string& dir, const Trainable& t, const std::vector<float>& m,
-                              const std::vector<float>& v, const nlohmann::json& state, const std::string& log) {
+// A named tensor of `file` into dst, which must have its shape.
+Status read_tensor(const SafetensorsFile& file, const std::string& path, const std::string& name,
+                   const std::vector<int64_t>& shape, float* dst) {
+  const TensorView* t = file.find(name);
+  if (!t || t->shape != shape) return make_error("%s: missing or misshapen \"%s\"", path.c_str(), name.c_str());
+  return tensor_to_f32(*t, dst);
+}
+
+Status write_weight_files(const std::string& dir, const Trainable& t) {
   ET_RETURN_IF_ERROR(t.model->save_safetensors(dir + "/model.safetensors", DType::F32));
-  std::vector<TensorToWrite> head, moments;
+  std::vector<TensorToWrite> head;
   for (const ParamInfo& p : t.head->layout())
     head.push_back({p.name, p.shape, t.head->params().data() + p.offset, DType::F32});
   if (!head.empty()) ET_RETURN_IF_ERROR(safetensors_write(dir + "/head.safetensors", head));
+  return Status::ok_status();
+}
+
+Status read_weight_files(const std::string& dir, const Trainable& t) {
+  SafetensorsSet weights;
+  ET_RETURN_IF_ERROR(weights.open(dir + "/model.safetensors"));
+  const BertConfig cfg = t.model->config();
+  ET_RETURN_IF_ERROR(t.model->load(cfg, weights));
+  if (!t.head->layout().empty()) {
+    SafetensorsFile head;
+    ET_RETURN_IF_ERROR(head.open(dir + "/head.safetensors"));
+    for (const ParamInfo& p : t.head->layout())
+      ET_RETURN_IF_ERROR(read_tensor(head, dir + "/head.safetensors", p.name, p.shape, t.head->params().data() + p.offset));
+  }
+  return Status::ok_status();
+}
+
+Status write_checkpoint_files(const std::string& dir, const Trainable& t, const std::vector<float>& m,
+                              const std::vector<float>& v, const nlohmann::json& state, const std::string& log) {
+  ET_RETURN_IF_ERROR(write_weight_files(dir, t));
+  std::vector<TensorToWrite> moments;
   t.each([&](const std::string& name, const std::vector<int64_t>& shape, float*, size_t off, int64_t) {
     moments.push_back({"exp_avg." + name, shape, m.data() + off, DType::F32});
     moments.push_back({"exp_avg_sq." + name, shape, v.data() + off, DType::F32});
@@ -150,27 +179,10 @@ Status save_checkpoint(const TrainOptions& o, const Trainable& t, const std::vec
   return Status::ok_status();
 }
 
-// A named tensor of `file` into dst, which must have its shape.
-Status read_tensor(const SafetensorsFile& file, const std::string& path, const std::string& name,
-                   const std::vector<int64_t>& shape, float* dst) {
-  const TensorView* t = file.find(name);
-  if (!t || t->shape != shape) return make_error("%s: missing or misshapen \"%s\"", path.c_str(), name.c_str());
-  return tensor_to_f32(*t, dst);
-}
-
 Status load_checkpoint(const std::string& dir, const Trainable& t, std::vector<float>* m, std::vector<float>* v,
                        nlohmann::json* state, std::string* log) {
   ET_RETURN_IF_ERROR(read_json_file(dir + "/trainer_state.json", state));
-  SafetensorsSet weights;
-  ET_RETURN_IF_ERROR(weights.open(dir + "/model.safetensors"));
-  const BertConfig cfg = t.model->config();
-  ET_RETURN_IF_ERROR(t.model->load(cfg, weights));
-  if (!t.head->layout().empty()) {
-    SafetensorsFile head;
-    ET_RETURN_IF_ERROR(head.open(dir + "/head.safetensors"));
-    for (const ParamInfo& p : t.head->layout())
-      ET_RETURN_IF_ERROR(read_tensor(head, dir + "/head.safetensors", p.name, p.shape, t.head->params().data() + p.offset));
-  }
+  ET_RETURN_IF_ERROR(read_weight_files(dir, t));
   SafetensorsFile moments;
   const std::string mpath = dir + "/optimizer.safetensors";
   ET_RETURN_IF_ERROR(moments.open(mpath));
@@ -181,6 +193,50 @@ Status load_checkpoint(const std::string& dir, const Trainable& t, std::vector<f
   });
   ET_RETURN_IF_ERROR(s);
   return read_file(dir + "/training_log.jsonl", log);
+}
+
+// best-N beside the checkpoints: the weights (encoder, head) of the best evaluation at step N,
+// for --load-best-model-at-end; kept on disk so that a resumed run still ends with them.
+std::string best_weights_dir(const TrainOptions& o, int64_t step) {
+  return checkpoints_dir(o) + "/best-" + std::to_string(step);
+}
+
+// Removes the best-N folders that neither `current` nor any checkpoint on disk (its
+// trainer_state's "best_step") refers to: a resume from any kept checkpoint finds its best.
+void prune_best_weights(const TrainOptions& o, int64_t current) {
+  std::set<int64_t> keep = {current};
+  for (const auto& [step, dir] : list_checkpoints(o)) {
+    nlohmann::json state;
+    if (read_json_file(dir + "/trainer_state.json", &state).ok()) keep.insert(state.value("best_step", int64_t{-1}));
+  }
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(checkpoints_dir(o), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("best-", 0) != 0) continue;
+    char* end = nullptr;
+    const long long step = std::strtoll(name.c_str() + 5, &end, 10);
+    if (*end != '\0' || !keep.count(step)) fs::remove_all(e.path(), ec);
+  }
+}
+
+Status save_best_weights(const TrainOptions& o, const Trainable& t, int64_t step) {
+  const std::string final_dir = best_weights_dir(o, step), tmp = final_dir + ".tmp-" + std::to_string(getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return make_error("%s: cannot create directory: %s", tmp.c_str(), ec.message().c_str());
+  Status s = write_weight_files(tmp, t);
+  if (s.ok()) {
+    fs::remove_all(final_dir, ec);
+    fs::rename(tmp, final_dir, ec);
+    if (ec) s = make_error("%s: cannot move the best weights into place: %s", final_dir.c_str(), ec.message().c_str());
+  }
+  if (!s.ok()) {
+    fs::remove_all(tmp, ec);
+    return s.wrap("best weights of step " + std::to_string(step) + " not written");
+  }
+  prune_best_weights(o, step);
+  return Status::ok_status();
 }
 
 Status check_options(const TrainOptions& o) {
@@ -198,8 +254,6 @@ Status check_options(const TrainOptions& o) {
   if ((o.early_stopping_patience > 0 || o.load_best_model_at_end) && o.eval.empty())
     return make_error("--early-stopping-patience and --load-best-model-at-end need --eval");
   if (o.early_stopping_patience < 0) return make_error("--early-stopping-patience must not be negative");
-  if (o.load_best_model_at_end && o.resume)
-    return make_error("--load-best-model-at-end with --resume is not supported yet (the best weights live in memory)");
   LrSchedule k;
   return lr_schedule_from_name(o.scheduler, &k);
 }
@@ -515,19 +569,46 @@ Status train_run(const TrainOptions& opt) {
   // The best evaluated weights (encoder then head), for --load-best-model-at-end.
   std::vector<float> best_params;
   int64_t best_step = -1;
+  auto current_params = [&]() {
+    std::vector<float> p = model.params();
+    p.insert(p.end(), head.params().begin(), head.params().end());
+    return p;
+  };
+  // Called after each evaluation: a new best keeps the current weights, in memory and (for a
+  // later resume) in best-N on disk.
   auto track_best = [&]() -> Status {
     size_t best = 0;
     ET_RETURN_IF_ERROR(best_evaluation(eval_history, opt.metric_for_best, opt.eval, &best));
     const int64_t step = eval_history[best]["step"].get<int64_t>();
     if (opt.load_best_model_at_end && step != best_step) {
-      best_params = model.params();
-      best_params.insert(best_params.end(), head.params().begin(), head.params().end());
+      best_params = current_params();
+      ET_RETURN_IF_ERROR(save_best_weights(opt, trainable, step));
     }
     best_step = step;
     return Status::ok_status();
   };
-  if (!opt.eval.empty() && (opt.load_best_model_at_end || opt.early_stopping_patience > 0))
-    ET_RETURN_IF_ERROR(track_best());
+  if (!opt.eval.empty() && (opt.load_best_model_at_end || opt.early_stopping_patience > 0)) {
+    if (start == 0) {
+      ET_RETURN_IF_ERROR(track_best());
+    } else {
+      // Resumed: the best so far was evaluated before the checkpoint, at start or earlier.
+      size_t best = 0;
+      ET_RETURN_IF_ERROR(best_evaluation(eval_history, opt.metric_for_best, opt.eval, &best));
+      best_step = eval_history[best]["step"].get<int64_t>();
+      if (opt.load_best_model_at_end) {
+        best_params = current_params();
+        if (best_step != start) {
+          const std::vector<float> resumed = best_params;
+          const std::string dir = best_weights_dir(opt, best_step);
+          ET_RETURN_IF_ERROR(read_weight_files(dir, trainable)
+                                 .wrap("the best weights (step " + std::to_string(best_step) + ") of the resumed run"));
+          best_params = current_params();
+          std::copy(resumed.begin(), resumed.begin() + model.params().size(), model.params().begin());
+          std::copy(resumed.begin() + model.params().size(), resumed.end(), head.params().begin());
+        }
+      }
+    }
+  }
 
   TrainStepScratch scratch;
   InterruptGuard interrupt_guard;
@@ -613,8 +694,9 @@ Status train_run(const TrainOptions& opt) {
     const bool stop = interrupted || (opt.stop_after > 0 && step + 1 - start == opt.stop_after && !last);
     if (stop || (opt.save_steps > 0 && (step + 1) % opt.save_steps == 0)) {
       const nlohmann::json state = {{"step", step + 1}, {"epoch", epoch}, {"in_epoch", in_epoch}, {"run", identity},
-                                    {"loss", loss}, {"eval", eval_history}};
+                                    {"loss", loss}, {"eval", eval_history}, {"best_step", best_step}};
       ET_RETURN_IF_ERROR(save_checkpoint(opt, trainable, m, v, state, log_text));
+      if (opt.load_best_model_at_end) prune_best_weights(opt, best_step);
     }
     if (interrupted) {
       bar.finish();
