@@ -1,12 +1,15 @@
 // `embtune eval`: scores an existing TREC run against qrels, like trec_eval (--run --qrels), or
-// retrieves over a BEIR folder with models and BM25 and scores each system (--data). Not the
-// retrieval itself (eval/retrieve.h) nor the measures (eval/trec.h).
+// retrieves over a BEIR folder with models and BM25, scores and compares the systems (--data). Not
+// the retrieval itself (eval/retrieve.h), the measures (eval/trec.h) nor the statistics (eval/compare.h).
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "cli/commands.h"
+#include "core/file.h"
+#include "eval/compare.h"
 #include "eval/retrieve.h"
 #include "eval/trec.h"
 
@@ -25,6 +28,11 @@ struct EvalArgs {
   int64_t batch_tokens = 8192;
   TrecEvalOptions options;  // cutoffs and --complete; defaults declared there
   bool json = false;
+  // The comparison of the systems (--data): the baseline by name (default the first system),
+  // the report folder, and the statistics' settings, defaults declared in CompareOptions.
+  std::string baseline, report;
+  CompareOptions compare;
+  bool comparison_flags = false;  // any of the flags above was given
 };
 
 void print_table(const TrecEvalResult& r, std::vector<int> ks) {
@@ -58,13 +66,44 @@ std::string system_name(const std::string& model, const std::vector<std::string>
   return name;
 }
 
+// The comparison's options from the flags: the baseline's index among `names` and the metrics,
+// checked before any model runs.
+Status comparison_options(const EvalArgs& a, const std::vector<std::string>& names, CompareOptions* out) {
+  *out = a.compare;
+  if (!a.baseline.empty()) {
+    auto it = std::find(names.begin(), names.end(), a.baseline);
+    if (it == names.end()) {
+      std::string listing;
+      for (const std::string& n : names) listing += (listing.empty() ? "" : ", ") + n;
+      return make_error("--baseline %s is not one of the systems (%s)", a.baseline.c_str(), listing.c_str());
+    }
+    out->baseline = static_cast<int>(it - names.begin());
+  }
+  std::vector<std::string> available;
+  for (int k : a.options.ks)
+    for (const char* name : {"ndcg", "mrr", "map", "recall", "precision", "accuracy"})
+      available.push_back(trec_metric_key(name, k));
+  return compare_pick_metrics(a.compare.metrics, available, &out->metrics);
+}
+
 int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
   if (a.models.empty() && !a.bm25) return report_error("eval", make_error("--data needs --model DIR (repeatable) or --bm25"));
   const int systems = static_cast<int>(a.models.size()) + (a.bm25 ? 1 : 0);
   if (!a.write_run.empty() && systems != 1)
     return report_error("eval", make_error("--write-run takes one system; got %d", systems));
+  std::vector<std::string> planned;  // the systems' names, in the order they run
+  for (const std::string& dir : a.models) planned.push_back(system_name(dir, planned));
+  if (a.bm25) planned.push_back("bm25");
+  // Several systems are compared for the table, unless only --json's line is wanted.
+  const bool compare = !a.report.empty() || (systems >= 2 && !a.json);
+  if (!compare && a.comparison_flags)
+    return report_error("eval", make_error("--baseline, --compare-metrics, --bootstrap, --permutations, --seed and "
+                                           "--worst set the comparison: give two systems without --json, or --report"));
+  CompareOptions compare_options;
+  Status s = comparison_options(a, planned, &compare_options);
+  if (!s.ok()) return report_error("eval", s);
   BeirData data;
-  Status s = beir_read(a.data, a.split, &data);
+  s = beir_read(a.data, a.split, &data);
   if (!s.ok()) return report_error("eval", s);
   if (data.unknown_qrels_docs > 0)
     std::fprintf(stderr, "embtune eval: %lld judged documents are not in the corpus (kept: they count as relevant, never retrieved)\n",
@@ -72,12 +111,14 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
   const int k = *std::max_element(a.options.ks.begin(), a.options.ks.end());
   std::vector<std::string> names;
   std::vector<TrecEvalResult> results;
-  auto score = [&](const std::string& name, const TrecRun& run) -> Status {
+  std::vector<TrecRun> runs;  // kept for the ranks of the worse queries
+  auto score = [&](const std::string& name, TrecRun run) -> Status {
     TrecEvalResult r;
     ET_RETURN_IF_ERROR(trec_evaluate(run, data.qrels, a.options, &r));
     if (!a.write_run.empty()) ET_RETURN_IF_ERROR(trec_run_write(a.write_run, run, name));
     names.push_back(name);
-    results.push_back(r);
+    results.push_back(std::move(r));
+    runs.push_back(std::move(run));
     return Status::ok_status();
   };
   for (const std::string& dir : a.models) {
@@ -93,12 +134,25 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
                    data.query_ids.size(), data.doc_ids.size());
     TrecRun run;
     s = dense_run(*enc, data, opt, &run);
-    if (s.ok()) s = score(system_name(dir, names), run);
+    if (s.ok()) s = score(planned[names.size()], std::move(run));
     if (!s.ok()) return report_error("eval", s.wrap(dir));
   }
   if (a.bm25) {
     s = score("bm25", bm25_run(data, a.bm25_options, k));
     if (!s.ok()) return report_error("eval", s);
+  }
+  ComparisonReport report;
+  if (compare) {
+    std::vector<CompareSystem> compared;
+    for (size_t i = 0; i < names.size(); i++) compared.push_back(CompareSystem{names[i], &results[i], &runs[i]});
+    std::unordered_map<std::string, std::string> query_texts;
+    for (size_t i = 0; i < data.query_ids.size(); i++) query_texts.emplace(data.query_ids[i], data.query_texts[i]);
+    s = compare_systems(compared, data.qrels, query_texts, compare_options, &report);
+    if (s.ok() && !a.report.empty()) s = report_write(report, a.report);
+    if (!s.ok()) return report_error("eval", s);
+    if (!a.report.empty())
+      std::fprintf(stderr, "embtune eval: wrote %s and %s\n", path_join(a.report, "report.json").c_str(),
+                   path_join(a.report, "report.html").c_str());
   }
   if (a.json) {
     nlohmann::json j;
@@ -115,6 +169,10 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
     std::printf("== %s\n", names[i].c_str());
     print_table(results[i], a.options.ks);
   }
+  if (compare) {
+    std::printf("\n");
+    report_print_table(stdout, report);
+  }
   return 0;
 }
 
@@ -126,6 +184,9 @@ int run_eval(const EvalArgs& a, const GlobalOptions& g) {
   }
   if (a.run.empty() || a.qrels.empty())
     return report_error("eval", make_error("give --run and --qrels, or --data with --model / --bm25"));
+  if (a.comparison_flags)
+    return report_error("eval", make_error("--report, --baseline, --compare-metrics, --bootstrap, --permutations, "
+                                           "--seed and --worst compare systems retrieved with --data"));
   TrecRun run;
   Qrels qrels;
   Status s = trec_run_read(a.run, &run);
@@ -173,7 +234,20 @@ void add_eval_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--k", a->options.ks, "Cutoffs, comma-separated")->delimiter(',')->check(CLI::PositiveNumber);
   sub->add_flag("--complete", a->options.complete, "Count qrels queries missing from the run as zeros (trec_eval -c)");
   sub->add_flag("--json", a->json, "Print the means as one JSON object on the last line");
-  on_parsed(sub, [a, &g]() { return run_eval(*a, g); });
+  const char* comparison_flags[] = {"--report", "--baseline", "--compare-metrics", "--bootstrap", "--permutations",
+                                    "--seed", "--worst"};
+  sub->add_option(comparison_flags[0], a->report, "Write DIR/report.json and DIR/report.html (creates DIR)");
+  sub->add_option(comparison_flags[1], a->baseline, "The system the others are compared with (default: the first)");
+  sub->add_option(comparison_flags[2], a->compare.metrics, "Metrics to compare, comma-separated (default: ndcg@10, "
+                  "mrr@10, map@100, recall@100, those scored)")->delimiter(',');
+  sub->add_option(comparison_flags[3], a->compare.resamples, "Bootstrap resamples of the queries")->check(CLI::PositiveNumber);
+  sub->add_option(comparison_flags[4], a->compare.trials, "Trials of the paired randomisation test")->check(CLI::PositiveNumber);
+  sub->add_option(comparison_flags[5], a->compare.seed, "Seed of the bootstrap and the randomisation test");
+  sub->add_option(comparison_flags[6], a->compare.worst, "Worse queries listed per system")->check(CLI::NonNegativeNumber);
+  on_parsed(sub, [a, &g, sub, comparison_flags]() {
+    for (const char* flag : comparison_flags) a->comparison_flags = a->comparison_flags || sub->count(flag) > 0;
+    return run_eval(*a, g);
+  });
 }
 
 }  // namespace embtune::cli
