@@ -10,6 +10,8 @@
 #include "cli/commands.h"
 #include "core/file.h"
 #include "eval/compare.h"
+#include "eval/embed_cache.h"
+#include "eval/pairs_data.h"
 #include "eval/retrieve.h"
 #include "eval/trec.h"
 
@@ -20,6 +22,9 @@ namespace {
 struct EvalArgs {
   std::string run, qrels;
   std::string data, split = "test";      // a BEIR folder and its qrels split
+  std::string pairs, extra_corpus;       // or (query, positive…) JSONL, plus more documents
+  std::string cache_dir;                 // the embedding cache; "" for embed_cache_default_dir()
+  bool no_cache = false;
   std::vector<std::string> models;       // model directories, each a system
   bool bm25 = false;
   Bm25Options bm25_options;
@@ -103,8 +108,16 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
   Status s = comparison_options(a, planned, &compare_options);
   if (!s.ok()) return report_error("eval", s);
   BeirData data;
-  s = beir_read(a.data, a.split, &data);
+  if (!a.pairs.empty()) {
+    s = pairs_read(a.pairs, a.extra_corpus, &data);
+  } else {
+    // Dense runs stream corpus.jsonl block by block; only BM25 needs every text in memory.
+    BeirReadOptions read_options;
+    read_options.load_doc_texts = a.bm25;
+    s = beir_read(a.data, a.split, read_options, &data);
+  }
   if (!s.ok()) return report_error("eval", s);
+  const std::string cache_dir = a.no_cache ? "" : a.cache_dir.empty() ? embed_cache_default_dir() : a.cache_dir;
   if (data.unknown_qrels_docs > 0)
     std::fprintf(stderr, "embtune eval: %lld judged documents are not in the corpus (kept: they count as relevant, never retrieved)\n",
                  static_cast<long long>(data.unknown_qrels_docs));
@@ -129,11 +142,17 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
     opt.query = prompt_options(*enc, a.query_prompt, a.batch_tokens);
     opt.corpus = prompt_options(*enc, a.corpus_prompt, a.batch_tokens);
     opt.search.k = k;
+    opt.cache_dir = cache_dir;
     if (!g.quiet)
       std::fprintf(stderr, "embtune eval: %s: embedding %zu queries and %zu documents\n", dir.c_str(),
                    data.query_ids.size(), data.doc_ids.size());
     TrecRun run;
-    s = dense_run(*enc, data, opt, &run);
+    DenseRunStats stats;
+    s = dense_run(*enc, data, opt, &run, &stats);
+    if (s.ok() && !g.quiet && !cache_dir.empty())
+      std::fprintf(stderr, "embtune eval: %s: %lld texts from the embedding cache, %lld embedded (%s)\n", dir.c_str(),
+                   static_cast<long long>(stats.queries.hits + stats.corpus.hits),
+                   static_cast<long long>(stats.queries.misses + stats.corpus.misses), cache_dir.c_str());
     if (s.ok()) s = score(planned[names.size()], std::move(run));
     if (!s.ok()) return report_error("eval", s.wrap(dir));
   }
@@ -177,9 +196,11 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
 }
 
 int run_eval(const EvalArgs& a, const GlobalOptions& g) {
-  if (!a.data.empty()) {
+  if (!a.extra_corpus.empty() && a.pairs.empty()) return report_error("eval", make_error("--extra-corpus needs --pairs"));
+  if (!a.data.empty() || !a.pairs.empty()) {
+    if (!a.data.empty() && !a.pairs.empty()) return report_error("eval", make_error("give either --data or --pairs"));
     if (!a.run.empty() || !a.qrels.empty())
-      return report_error("eval", make_error("give either --run and --qrels, or --data (with --model / --bm25)"));
+      return report_error("eval", make_error("give either --run and --qrels, or --data / --pairs (with --model / --bm25)"));
     return run_eval_data(a, g);
   }
   if (a.run.empty() || a.qrels.empty())
@@ -223,6 +244,11 @@ void add_eval_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--qrels", a->qrels, "Qrels: BEIR TSV (query-id corpus-id score, header) or TREC (qid 0 docid rel)");
   sub->add_option("--data", a->data, "A BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv");
   sub->add_option("--split", a->split, "The qrels split of --data");
+  sub->add_option("--pairs", a->pairs, "Instead of --data: JSONL of (query, positive…) rows; the corpus is the positives");
+  sub->add_option("--extra-corpus", a->extra_corpus, "With --pairs: more documents, JSONL {\"text\", \"title\"?} per line");
+  sub->add_option("--cache-dir", a->cache_dir, "Embedding cache folder (default: $EMBTUNE_CACHE_DIR, else "
+                  "$XDG_CACHE_HOME/embtune/embeddings, else ~/.cache/embtune/embeddings)");
+  sub->add_flag("--no-cache", a->no_cache, "Embed every text afresh and store nothing");
   sub->add_option("--model", a->models, "A model directory to evaluate (repeatable: each is a system)");
   sub->add_flag("--bm25", a->bm25, "Also evaluate BM25 (Lucene's formula)");
   sub->add_option("--bm25-k1", a->bm25_options.k1, "BM25 k1");

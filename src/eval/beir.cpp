@@ -1,8 +1,10 @@
-// Reading BEIR folders.
+// Reading BEIR folders, whole or (corpus.jsonl) in blocks.
 // Not a downloader: the folder is on disk.
 #include "eval/beir.h"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -15,30 +17,38 @@ namespace embtune {
 
 namespace {
 
+// One line of a JSONL file as a JSON object; *blank = true (and nothing parsed) for a blank line.
+Status parse_object_line(const std::string& path, size_t line, std::string_view text, nlohmann::json* j, bool* blank) {
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  *blank = is_blank(text);
+  if (*blank) return Status::ok_status();
+  size_t bad = 0;
+  if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad);
+  try {
+    *j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return make_error("%s: line %zu: not JSON: %s", path.c_str(), line, e.what());
+  }
+  if (!j->is_object()) return make_error("%s: line %zu: expected a JSON object", path.c_str(), line);
+  return Status::ok_status();
+}
+
 // Calls row(line_number, object) for every non-blank line of a JSONL file.
 template <class F>
 Status read_jsonl_objects(const std::string& path, F&& row) {
   std::string data;
   ET_RETURN_IF_ERROR(read_file(path, &data));
   size_t line = 0;
+  nlohmann::json j;
   for (size_t pos = 0; pos < data.size();) {
     size_t nl = data.find('\n', pos);
     if (nl == std::string::npos) nl = data.size();
-    std::string text = data.substr(pos, nl - pos);
+    const std::string_view text(data.data() + pos, nl - pos);
     pos = nl + 1;
     line++;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (is_blank(text)) continue;
-    size_t bad = 0;
-    if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      return make_error("%s: line %zu: not JSON: %s", path.c_str(), line, e.what());
-    }
-    if (!j.is_object()) return make_error("%s: line %zu: expected a JSON object", path.c_str(), line);
-    ET_RETURN_IF_ERROR(row(line, j));
+    bool blank = false;
+    ET_RETURN_IF_ERROR(parse_object_line(path, line, text, &j, &blank));
+    if (!blank) ET_RETURN_IF_ERROR(row(line, j));
   }
   return Status::ok_status();
 }
@@ -59,21 +69,26 @@ Status string_field(const nlohmann::json& j, const char* key, const std::string&
 
 }  // namespace
 
-Status beir_read(const std::string& dir, const std::string& split, BeirData* out) {
+Status beir_read(const std::string& dir, const std::string& split, const BeirReadOptions& opt, BeirData* out) {
   *out = BeirData();
   const std::string corpus = dir + "/corpus.jsonl", queries = dir + "/queries.jsonl";
   const std::string qrels = dir + "/qrels/" + split + ".tsv";
+  out->corpus_path = corpus;
   std::unordered_set<std::string> doc_seen;
-  ET_RETURN_IF_ERROR(read_jsonl_objects(corpus, [&](size_t line, const nlohmann::json& j) -> Status {
-    std::string id, title, text;
-    ET_RETURN_IF_ERROR(string_field(j, "_id", corpus, line, true, &id));
-    ET_RETURN_IF_ERROR(string_field(j, "title", corpus, line, false, &title));
-    ET_RETURN_IF_ERROR(string_field(j, "text", corpus, line, true, &text));
-    if (!doc_seen.insert(id).second) return make_error("%s: line %zu: duplicate _id \"%s\"", corpus.c_str(), line, id.c_str());
-    out->doc_ids.push_back(id);
-    out->doc_texts.push_back(strip_unicode_whitespace(title + " " + text));
-    return Status::ok_status();
-  }));
+  BeirCorpusReader reader;
+  ET_RETURN_IF_ERROR(reader.open(corpus));
+  std::vector<std::string> ids, texts;
+  std::vector<size_t> lines;
+  for (;;) {
+    ET_RETURN_IF_ERROR(reader.next(65536, &ids, &texts, &lines));
+    if (ids.empty()) break;
+    for (size_t i = 0; i < ids.size(); i++) {
+      if (!doc_seen.insert(ids[i]).second)
+        return make_error("%s: line %zu: duplicate _id \"%s\"", corpus.c_str(), lines[i], ids[i].c_str());
+      out->doc_ids.push_back(std::move(ids[i]));
+      if (opt.load_doc_texts) out->doc_texts.push_back(std::move(texts[i]));
+    }
+  }
   if (out->doc_ids.empty()) return make_error("%s: the corpus is empty", corpus.c_str());
   ET_RETURN_IF_ERROR(qrels_read(qrels, &out->qrels));
   std::unordered_map<std::string, std::string> query_text;
@@ -106,6 +121,44 @@ Status beir_read(const std::string& dir, const std::string& split, BeirData* out
       out->query_ids.push_back(q);
       out->query_texts.push_back(query_text[q]);
     }
+  return Status::ok_status();
+}
+
+Status beir_read(const std::string& dir, const std::string& split, BeirData* out) {
+  return beir_read(dir, split, BeirReadOptions(), out);
+}
+
+Status BeirCorpusReader::open(const std::string& path) {
+  pos_ = line_ = 0;
+  return file_.open(path);
+}
+
+Status BeirCorpusReader::next(int64_t max_docs, std::vector<std::string>* ids, std::vector<std::string>* texts,
+                              std::vector<size_t>* lines) {
+  ids->clear();
+  texts->clear();
+  if (lines) lines->clear();
+  const std::string& path = file_.path();
+  const char* data = reinterpret_cast<const char*>(file_.data());
+  const size_t size = file_.size();
+  nlohmann::json j;
+  std::string id, title, text;
+  while (pos_ < size && static_cast<int64_t>(ids->size()) < max_docs) {
+    const char* nl = static_cast<const char*>(std::memchr(data + pos_, '\n', size - pos_));
+    const size_t end = nl ? static_cast<size_t>(nl - data) : size;
+    const std::string_view row(data + pos_, end - pos_);
+    pos_ = end + 1;
+    line_++;
+    bool blank = false;
+    ET_RETURN_IF_ERROR(parse_object_line(path, line_, row, &j, &blank));
+    if (blank) continue;
+    ET_RETURN_IF_ERROR(string_field(j, "_id", path, line_, true, &id));
+    ET_RETURN_IF_ERROR(string_field(j, "title", path, line_, false, &title));
+    ET_RETURN_IF_ERROR(string_field(j, "text", path, line_, true, &text));
+    ids->push_back(id);
+    texts->push_back(strip_unicode_whitespace(title + " " + text));
+    if (lines) lines->push_back(line_);
+  }
   return Status::ok_status();
 }
 
