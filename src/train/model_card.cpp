@@ -56,6 +56,29 @@ std::string model_card_text(const TrainOptions& o, const ModelCardFacts& f) {
       if (k != "step" && f.eval_before.contains(k))
         s += "| " + k + " | " + fmt(f.eval_before[k].get<double>()) + " | " + fmt(v.get<double>()) + " |\n";
   }
+  if (f.test.is_object()) {
+    // Each system's mean, then each difference from the base model with its interval and p-value.
+    const nlohmann::json& t = f.test;
+    s += "\n### Test set `" + std::filesystem::path(o.test).filename().string() + "` (" +
+         std::to_string(t["queries"].get<int64_t>()) + " queries)\n\n| metric |";
+    std::string rule = "|---|";
+    for (const auto& sys : t["systems"]) s += " " + sys["name"].get<std::string>() + " |", rule += "---|";
+    for (const auto& d : t["differences"])
+      s += " " + d["system"].get<std::string>() + " − " + d["baseline"].get<std::string>() + " (95% CI, p) |", rule += "---|";
+    s += "\n" + rule + "\n";
+    for (const auto& key : t["metrics"]) {
+      const std::string k = key.get<std::string>();
+      s += "| " + k + " |";
+      for (const auto& sys : t["systems"]) s += " " + fmt(sys["metrics"][k]["mean"].get<double>()) + " |";
+      for (const auto& d : t["differences"]) {
+        const nlohmann::json& m = d["metrics"][k];
+        s += " " + fmt(m["mean"].get<double>()) + " [" + fmt(m["ci"][0].get<double>()) + ", " +
+             fmt(m["ci"][1].get<double>()) + "], p " + fmt(m["p_value"].get<double>()) + " |";
+      }
+      s += "\n";
+    }
+    s += "\nThe full comparison (per-query wins and losses, charts) is in `test_report/report.html`.\n";
+  }
   s += "\nThe full options are in `embtune_train.json` (reusable with `embtune train --config`), the per-step log "
        "in `training_log.jsonl`.\n";
   return s;

@@ -21,6 +21,7 @@ struct ModelCardFacts {
   int64_t steps = 0;
   double final_loss = 0;
   nlohmann::json eval_before, eval_after;  // null without --eval
+  nlohmann::json test;  // report.json's object of the --test comparison; null without --test
 };
 
 // The card's text.

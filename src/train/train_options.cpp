@@ -65,6 +65,13 @@ std::vector<TrainOptionField> make_fields() {
        &O::column_prompts, R::Hyperparameter, {}, false, false},
       {"eval", "Held-out rows (same columns) evaluated before, during (--eval-steps) and after training", &O::eval,
        R::Invocation},
+      {"test",
+       "A test set retrieved after training by the base model, the trained model and BM25, compared with confidence "
+       "intervals (OUT/test_report/): a BEIR folder or a JSONL of (query, positive, …) rows",
+       &O::test, R::Invocation},
+      {"test-split", "The qrels split of a BEIR --test folder", &O::test_split, R::Invocation},
+      {"test-corpus", "More documents for a pairs --test: JSONL as a BEIR corpus.jsonl ({\"text\", \"title\"?})",
+       &O::test_corpus, R::Invocation},
       {"eval-steps", "Evaluate every N steps (0: only before and after)", &O::eval_steps, R::Hyperparameter},
       {"metric-for-best", "The evaluation metric that picks the best weights (e.g. eval_ndcg@10); *loss: lower is better",
        &O::metric_for_best, R::Hyperparameter},

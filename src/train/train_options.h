@@ -46,6 +46,9 @@ struct TrainOptions {
   std::optional<std::string> prompt_text;  // literal anchor prompt; wins over prompt
   std::vector<std::string> column_prompts; // COLUMN=PROMPT (name or text) per column; wins for its column
   std::string eval;         // held-out rows, evaluated every eval_steps and at the end
+  std::string test;         // a BEIR folder or pairs JSONL: base vs trained vs BM25 after training
+  std::string test_split = "test";  // the qrels split of a BEIR --test
+  std::string test_corpus;  // extra documents for a pairs --test
   int64_t eval_steps = 0;   // 0: only before the first and after the last step
   std::string metric_for_best = "eval_loss";  // lower is better when it ends in "loss", else higher
   int64_t early_stopping_patience = 0;  // > 0: stop after this many evaluations without a new best

@@ -29,6 +29,7 @@
 #include "train/model_card.h"
 #include "train/objective.h"
 #include "train/schedule.h"
+#include "train/test_report.h"
 #include "train/train_step.h"
 
 namespace embtune {
@@ -450,6 +451,13 @@ Status train_run(const TrainOptions& opt) {
       return make_error("%s: the evaluation rows must have the training rows' text columns", opt.eval.c_str());
   }
 
+  BeirData test_data;
+  if (!opt.test.empty()) {
+    if (data.text_columns.size() < 2)
+      return make_error("--test needs (query, document) columns in %s", opt.train.c_str());
+    ET_RETURN_IF_ERROR(test_data_read(opt, &test_data));
+  }
+
   std::unique_ptr<SentenceEncoder> enc;
   ET_RETURN_IF_ERROR(SentenceEncoder::load(opt.model, &enc));
   BertModel& model = enc->bert();
@@ -729,6 +737,14 @@ Status train_run(const TrainOptions& opt) {
     ET_RETURN_IF_ERROR(f.commit());
   }
   ModelCardFacts facts;
+  if (!opt.test.empty()) {
+    const std::string name = opt.load_best_model_at_end && best_step >= 0 ? "best-step-" + std::to_string(best_step)
+                                                                          : "tuned";
+    const ColumnPrompt prompt = [&](const SentenceEncoder& e, size_t c) {
+      return column_embed_options(opt, e, data.text_columns[c], c);
+    };
+    ET_RETURN_IF_ERROR(test_report_run(opt, test_data, prompt, tmp, name, tmp + "/test_report", &facts.test));
+  }
   facts.loss_class = loss_class_name(spec);
   facts.train_rows = rows;
   facts.columns = data.text_columns;
