@@ -1,5 +1,6 @@
 // `embtune bench embed` and `bench train`: inference and training throughput on synthetic ids, with
-// the flags and length distributions of the PyTorch reference (`torch_bert.py bench-embed`, `bench`).
+// the flags and length distributions of the PyTorch reference (`torch_bert.py bench-embed`, `bench`);
+// `bench eval`: embedding a synthetic corpus and queries, then exact top-k search over it.
 // Not a test: it asserts nothing, it measures and prints one JSON line last.
 #include <omp.h>
 #include <sys/resource.h>
@@ -11,6 +12,7 @@
 #include <random>
 
 #include "cli/commands.h"
+#include "eval/dense_search.h"
 #include "model/bert.h"
 #include "model/sentence_head.h"
 #include "ops/matmul.h"
@@ -37,6 +39,16 @@ struct BenchTrainArgs {
   uint64_t seed = 0;
   double dropout = 0;
   bool json = false;
+};
+
+// Evaluation at retrieval scale: docs and queries embedded, then searched; the default model is
+// a random-weight all-MiniLM-L6-v2 (BertConfig's defaults), as the shape is what costs.
+struct BenchEvalArgs {
+  std::string model;
+  int64_t docs = 100000, queries = 1000, doc_min = 16, doc_max = 64, query_min = 8, query_max = 24;
+  int64_t k = 100, batch = 64;
+  uint64_t seed = 0;
+  bool search_only = false, json = false;
 };
 
 double now_s() {
@@ -232,6 +244,116 @@ int run_bench_train(const BenchTrainArgs& a) {
   return 0;
 }
 
+// Embeds n synthetic sequences (lengths uniform in [lo, hi]) as `bench embed` does (encoder
+// forward, mean pooling), `batch` at a time, into out (n, H). Returns the real tokens embedded.
+int64_t embed_synthetic(float* out, const BertModel& model, int64_t n, int64_t lo, int64_t hi, int64_t batch,
+                        std::mt19937_64& rng) {
+  const BertConfig& cfg = model.config();
+  const int64_t H = cfg.hidden_size;
+  std::uniform_int_distribution<int64_t> len(lo, hi);
+  PackedBatch b;
+  std::vector<float> hidden;
+  int64_t tokens = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += batch) {
+    b.clear();
+    for (int64_t i = i0; i < std::min(n, i0 + batch); i++) b.add(synthetic_ids(rng, len(rng), cfg.vocab_size));
+    hidden.resize(b.num_tokens() * H);
+    model.forward(hidden.data(), b);
+    pooling_forward(out + i0 * H, H, hidden.data(), b.cu_seqlens.data(), nullptr, b.num_seqs(), H, PoolingMode::Mean);
+    tokens += b.num_tokens();
+  }
+  return tokens;
+}
+
+// Docs, then queries, through the model, then one exact cosine top-k search of every query over
+// every doc (dense_search: the search of `embtune eval`). --search-only draws normal random
+// embeddings instead, to measure the search alone in seconds.
+int run_bench_eval(const BenchEvalArgs& a) {
+  BertModel model;
+  BertConfig cfg;  // all-MiniLM-L6-v2's shape; --search-only without --model needs no weights
+  Status s = Status::ok_status();
+  if (!a.model.empty()) {
+    s = model.load_dir(a.model);
+    if (!s.ok()) return report_error("bench eval", s);
+    cfg = model.config();
+  } else if (!a.search_only) {
+    model.init_random(cfg, a.seed);
+  }
+  if (!a.search_only) {
+    s = check_synthetic_lengths(cfg, a.doc_min, a.doc_max, "--doc-min", "--doc-max");
+    if (s.ok()) s = check_synthetic_lengths(cfg, a.query_min, a.query_max, "--query-min", "--query-max");
+  }
+  if (!s.ok()) return report_error("bench eval", s);
+  const int64_t H = cfg.hidden_size, M = a.docs, Q = a.queries;
+
+  std::mt19937_64 rng(a.seed);
+  std::vector<float> docs(M * H), queries(Q * H);  // (M, H), (Q, H) embeddings
+  double docs_s = 0, queries_s = 0;
+  int64_t doc_tokens = 0, query_tokens = 0;
+  if (a.search_only) {
+    std::normal_distribution<float> normal;
+    for (float& x : docs) x = normal(rng);
+    for (float& x : queries) x = normal(rng);
+  } else {
+    if (!a.json)
+      std::fprintf(stderr, "bench eval: embedding %lld docs of %lld-%lld tokens and %lld queries of %lld-%lld\n",
+                   (long long)M, (long long)a.doc_min, (long long)a.doc_max, (long long)Q, (long long)a.query_min,
+                   (long long)a.query_max);
+    double t0 = now_s();
+    doc_tokens = embed_synthetic(docs.data(), model, M, a.doc_min, a.doc_max, a.batch, rng);
+    docs_s = now_s() - t0;
+    t0 = now_s();
+    query_tokens = embed_synthetic(queries.data(), model, Q, a.query_min, a.query_max, a.batch, rng);
+    queries_s = now_s() - t0;
+  }
+
+  DenseSearchOptions opt;
+  opt.k = a.k;
+  opt.similarity = Similarity::Cosine;
+  const double t0 = now_s();
+  const DenseHits hits = dense_search(queries.data(), Q, docs.data(), M, H, opt);
+  const double search_s = now_s() - t0;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);  // before the matmul probe, so that only the evaluation counts
+  const double search_gflops = 2.0 * Q * M * H / search_s / 1e9;
+  const double peak = measure_matmul_gflops(H, cfg.intermediate_size);
+  nlohmann::json j = {{"docs", M},
+                      {"queries", Q},
+                      {"dim", H},
+                      {"k", a.k},
+                      {"hits_per_query", hits.empty() ? 0 : static_cast<int64_t>(hits[0].size())},
+                      {"search_only", a.search_only},
+                      {"threads", omp_get_max_threads()},
+                      {"embed_s", docs_s + queries_s},
+                      {"embed_docs_s", docs_s},
+                      {"embed_queries_s", queries_s},
+                      {"docs_per_s", a.search_only ? 0.0 : M / docs_s},
+                      {"doc_tokens_per_s", a.search_only ? 0.0 : doc_tokens / docs_s},
+                      {"queries_per_s", a.search_only ? 0.0 : Q / queries_s},
+                      {"doc_tokens", doc_tokens},
+                      {"query_tokens", query_tokens},
+                      {"search_s", search_s},
+                      {"search_gflops", search_gflops},
+                      {"matmul_gflops", peak},
+                      {"search_fraction_of_matmul", search_gflops / peak},
+                      {"peak_rss_mb", ru.ru_maxrss / 1024.0},
+                      {"precision", "fp32"}};
+  if (!a.json) {
+    if (!a.search_only)
+      std::fprintf(stderr,
+                   "bench eval: docs %.1f s (%.1f docs/s, %.0f tokens/s), queries %.2f s (%.1f queries/s, %.0f "
+                   "tokens/s)\n",
+                   docs_s, M / docs_s, doc_tokens / docs_s, queries_s, Q / queries_s, query_tokens / queries_s);
+    std::fprintf(stderr,
+                 "bench eval: search %lld x %lld x %lld, k %lld: %.3f s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s "
+                 "matmul rate); peak RSS %.0f MB\n",
+                 (long long)Q, (long long)M, (long long)H, (long long)a.k, search_s, search_gflops,
+                 100 * search_gflops / peak, peak, ru.ru_maxrss / 1024.0);
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, const GlobalOptions&) {
@@ -261,6 +383,22 @@ void add_bench_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--dropout", t->dropout, "Hidden and attention dropout (the reference runs without)");
   sub->add_flag("--json", t->json, "Print only the JSON line");
   on_parsed(sub, [t]() { return run_bench_train(*t); });
+
+  auto e = std::make_shared<BenchEvalArgs>();
+  sub = bench->add_subcommand("eval", "Evaluation at scale: embed synthetic docs and queries, then exact top-k search");
+  sub->add_option("--model", e->model, "Model directory (default: random all-MiniLM-L6-v2-shaped weights)");
+  sub->add_option("--docs", e->docs, "Corpus documents")->check(CLI::PositiveNumber);
+  sub->add_option("--queries", e->queries, "Queries")->check(CLI::PositiveNumber);
+  sub->add_option("--doc-min", e->doc_min, "Shortest document in tokens");
+  sub->add_option("--doc-max", e->doc_max, "Longest document in tokens");
+  sub->add_option("--query-min", e->query_min, "Shortest query in tokens");
+  sub->add_option("--query-max", e->query_max, "Longest query in tokens");
+  sub->add_option("--k", e->k, "Hits kept per query")->check(CLI::PositiveNumber);
+  sub->add_option("--batch", e->batch, "Sequences per embedding batch")->check(CLI::PositiveNumber);
+  sub->add_option("--seed", e->seed, "Seed of the synthetic ids, embeddings and random weights");
+  sub->add_flag("--search-only", e->search_only, "Random embeddings instead of the model: time the search alone");
+  sub->add_flag("--json", e->json, "Print only the JSON line");
+  on_parsed(sub, [e]() { return run_bench_eval(*e); });
 }
 
 }  // namespace embtune::cli
