@@ -148,7 +148,7 @@ TEST_F(TrainBadInput, MissingColumnEmptyTextMixedColumns) {
 TEST_F(TrainBadInput, InvalidAndUnimplementedOptionsAreRefusedClearly) {
   const std::string ok = "{\"anchor\": \"a\", \"positive\": \"b\"}\n{\"anchor\": \"c\", \"positive\": \"d\"}\n";
   expect_refused("e.jsonl", ok, "--dropout 1", {"dropout"});
-  expect_refused("f.jsonl", ok, "--precision bf16", {"fp32"});
+  expect_refused("f.jsonl", ok, "--precision fp16", {"precision"});
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct BenchEmbedArgs {
   std::string model;
   int64_t batch = 64, steps = 4, min_len = 16, max_len = 128;
   uint64_t seed = 0;
+  std::string precision = "fp32";
   bool json = false;
 };
 
@@ -38,6 +39,7 @@ struct BenchTrainArgs {
   int64_t batch = 32, steps = 5, qmin = 8, qmax = 24, pmin = 64, pmax = 256;
   uint64_t seed = 0;
   double dropout = 0;
+  std::string precision = "fp32";
   bool json = false;
 };
 
@@ -51,19 +53,28 @@ struct BenchEvalArgs {
   bool search_only = false, json = false;
 };
 
+// --precision: fp32, or bf16 where the CPU has it natively.
+Status parse_precision(const std::string& name, Precision* out) {
+  *out = name == "bf16" ? Precision::Bf16 : Precision::Fp32;
+  if (*out == Precision::Bf16 && !cpu_has_native_bf16())
+    return make_error("--precision bf16: this CPU has neither AVX512-BF16 nor AMX; use --precision fp32");
+  return Status::ok_status();
+}
+
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// The fp32 matmul rate of this machine on a BERT-sized product, the denominator of MFU.
-double measure_matmul_gflops(int64_t H, int64_t I) {
+// The matmul rate of this machine on a BERT-sized product at the given precision (bf16 includes
+// its input conversions, as the model's matmuls do), the denominator of MFU.
+double measure_matmul_gflops(int64_t H, int64_t I, Precision precision) {
   const int64_t M = 2048;
   std::vector<float> a(M * H, 0.01f), w(I * H, 0.02f), o(M * I);
-  matmul_forward(o.data(), a.data(), w.data(), nullptr, M, H, I);
+  matmul_forward(o.data(), a.data(), w.data(), nullptr, M, H, I, Activation::None, precision);
   int reps = 0;
   double t0 = now_s(), t;
   do {
-    matmul_forward(o.data(), a.data(), w.data(), nullptr, M, H, I);
+    matmul_forward(o.data(), a.data(), w.data(), nullptr, M, H, I, Activation::None, precision);
     reps++;
     t = now_s();
   } while (t - t0 < 0.5);
@@ -104,7 +115,10 @@ Status check_synthetic_lengths(const BertConfig& cfg, int64_t lo, int64_t hi, co
 int run_bench_embed(const BenchEmbedArgs& a) {
   // Only the encoder is measured: config.json and the weights, no tokenizer needed.
   BertModel model;
-  Status s = model.load_dir(a.model);
+  Precision precision = Precision::Fp32;
+  Status s = parse_precision(a.precision, &precision);
+  if (s.ok()) s = model.load_dir(a.model);
+  model.set_precision(precision);
   if (!s.ok()) return report_error("bench embed", s);
   const BertConfig& cfg = model.config();
   s = check_synthetic_lengths(cfg, a.min_len, a.max_len, "--min", "--max");
@@ -136,13 +150,13 @@ int run_bench_embed(const BenchEmbedArgs& a) {
   }
   const double dt = now_s() - t0;
   const double gflops = flops / dt / 1e9;
-  const double peak = measure_matmul_gflops(H, cfg.intermediate_size);
+  const double peak = measure_matmul_gflops(H, cfg.intermediate_size, precision);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   nlohmann::json j = {{"sentences_per_s", sentences / dt}, {"tokens_per_s", tokens / dt},
                       {"threads", omp_get_max_threads()}, {"peak_rss_mb", ru.ru_maxrss / 1024.0},
                       {"gflops", gflops}, {"matmul_gflops", peak}, {"mfu", gflops / peak},
-                      {"precision", "fp32"}, {"batch", a.batch}, {"steps", a.steps}};
+                      {"precision", a.precision}, {"batch", a.batch}, {"steps", a.steps}};
   if (!a.json)
     std::fprintf(stderr, "bench embed: %.1f sentences/s, %.0f tokens/s, %.1f GFLOP/s (%.0f%% of the %.0f GFLOP/s matmul rate)\n",
                  sentences / dt, tokens / dt, gflops, 100 * gflops / peak, peak);
@@ -155,7 +169,10 @@ int run_bench_embed(const BenchEmbedArgs& a) {
 // parameter. The ids are drawn before the clock starts, as the reference draws them.
 int run_bench_train(const BenchTrainArgs& a) {
   BertModel model;
-  Status s = model.load_dir(a.model);
+  Precision precision = Precision::Fp32;
+  Status s = parse_precision(a.precision, &precision);
+  if (s.ok()) s = model.load_dir(a.model);
+  model.set_precision(precision);
   if (!s.ok()) return report_error("bench train", s);
   const BertConfig& cfg = model.config();
   s = check_synthetic_lengths(cfg, a.qmin, a.qmax, "--qmin", "--qmax");
@@ -219,11 +236,11 @@ int run_bench_train(const BenchTrainArgs& a) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   const double gflops = flops / total_s / 1e9;
-  const double peak = measure_matmul_gflops(cfg.hidden_size, cfg.intermediate_size);
+  const double peak = measure_matmul_gflops(cfg.hidden_size, cfg.intermediate_size, precision);
   nlohmann::json j = {{"pairs_per_s", a.batch * a.steps / total_s},
                       {"tokens_per_s", tokens / total_s},
                       {"s_per_step_median", median},
-                      {"bf16", false},
+                      {"bf16", precision == Precision::Bf16},
                       {"threads", omp_get_max_threads()},
                       {"peak_rss_mb", ru.ru_maxrss / 1024.0},
                       {"gflop_per_step", flops / a.steps / 1e9},
@@ -231,7 +248,7 @@ int run_bench_train(const BenchTrainArgs& a) {
                       {"matmul_gflops", peak},
                       {"mfu", gflops / peak},
                       {"loss", last_loss},
-                      {"precision", "fp32"},
+                      {"precision", a.precision},
                       {"batch", a.batch},
                       {"steps", a.steps},
                       {"dropout", a.dropout}};
@@ -316,7 +333,7 @@ int run_bench_eval(const BenchEvalArgs& a) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);  // before the matmul probe, so that only the evaluation counts
   const double search_gflops = 2.0 * Q * M * H / search_s / 1e9;
-  const double peak = measure_matmul_gflops(H, cfg.intermediate_size);
+  const double peak = measure_matmul_gflops(H, cfg.intermediate_size, Precision::Fp32);
   nlohmann::json j = {{"docs", M},
                       {"queries", Q},
                       {"dim", H},
@@ -367,6 +384,8 @@ void add_bench_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--min", a->min_len, "Shortest sequence in tokens");
   sub->add_option("--max", a->max_len, "Longest sequence in tokens");
   sub->add_option("--seed", a->seed, "Seed of the synthetic batches");
+  sub->add_option("--precision", a->precision, "Matmul arithmetic: fp32, or bf16 (fp32 accumulation)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_flag("--json", a->json, "Print only the JSON line");
   on_parsed(sub, [a]() { return run_bench_embed(*a); });
 
@@ -381,6 +400,8 @@ void add_bench_command(CLI::App& app, const GlobalOptions&) {
   sub->add_option("--pmax", t->pmax, "Longest passage in tokens");
   sub->add_option("--seed", t->seed, "Seed of the synthetic batches (and of the dropout masks)");
   sub->add_option("--dropout", t->dropout, "Hidden and attention dropout (the reference runs without)");
+  sub->add_option("--precision", t->precision, "Matmul arithmetic: fp32, or bf16 (fp32 accumulation, fp32 master weights)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   sub->add_flag("--json", t->json, "Print only the JSON line");
   on_parsed(sub, [t]() { return run_bench_train(*t); });
 

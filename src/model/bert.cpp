@@ -287,14 +287,14 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
                     w_.word, w_.pos, w_.type, N, H);
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
   for (const BertLayerWeights& L : w_.layers) {
-    matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H);
-    matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H);
-    matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H);
+    matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H, Activation::None, precision_);
+    matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H, Activation::None, precision_);
+    matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H, Activation::None, precision_);
     attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads);
-    matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps);  // LN(attn + x)
-    matmul_forward(inter.data(), x, L.inter_w, L.inter_b, N, H, I, Activation::Gelu);    // (N, I)
-    matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
+    matmul_forward(inter.data(), x, L.inter_w, L.inter_b, N, H, I, Activation::Gelu, precision_);    // (N, I)
+    matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps);  // LN(ffn + x)
   }
 }
@@ -347,20 +347,20 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) v->resize(N);
     A.h_pre.resize(N * I);
     A.h.resize(N * I);
-    matmul_forward(A.q.data(), x, L.q_w, L.q_b, N, H, H);
-    matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H);
-    matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H);
+    matmul_forward(A.q.data(), x, L.q_w, L.q_b, N, H, H, Activation::None, precision_);
+    matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H, Activation::None, precision_);
+    matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H, Activation::None, precision_);
     attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
                       layer_dropout(dropout, l, DropoutSite::AttentionProbs));
-    matmul_forward(A.res1.data(), A.ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    matmul_forward(A.res1.data(), A.ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
     if (attn_out_drop.active()) dropout_forward(A.res1.data(), A.res1.data(), N * H, attn_out_drop);
     add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
     layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps);
-    matmul_forward(A.h_pre.data(), A.x1.data(), L.inter_w, L.inter_b, N, H, I);
+    matmul_forward(A.h_pre.data(), A.x1.data(), L.inter_w, L.inter_b, N, H, I, Activation::None, precision_);
     std::copy(A.h_pre.begin(), A.h_pre.end(), A.h.begin());
     activation_forward(A.h.data(), N * I, Activation::Gelu);
-    matmul_forward(A.res2.data(), A.h.data(), L.out_w, L.out_b, N, I, H);
+    matmul_forward(A.res2.data(), A.h.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
     if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
     add_inplace(A.res2.data(), A.x1.data(), N * H);
@@ -393,9 +393,9 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
       dropout_backward(d_tmp.data(), d_res.data(), N * H, ffn_out_drop);
       d_ffn_out = d_tmp.data();
     }
-    matmul_backward(d_h.data(), g(L.out_w), g(L.out_b), d_ffn_out, A.h.data(), L.out_w, N, I, H);
+    matmul_backward(d_h.data(), g(L.out_w), g(L.out_b), d_ffn_out, A.h.data(), L.out_w, N, I, H, precision_);
     activation_backward(d_h.data(), d_h.data(), A.h_pre.data(), N * I, Activation::Gelu);
-    matmul_backward(d_tmp.data(), g(L.inter_w), g(L.inter_b), d_h.data(), A.x1.data(), L.inter_w, N, H, I);
+    matmul_backward(d_tmp.data(), g(L.inter_w), g(L.inter_b), d_h.data(), A.x1.data(), L.inter_w, N, H, I, precision_);
     add_inplace(d_tmp.data(), d_res.data(), N * H);  // d x1: through the intermediate layer and the residual
     // x1 = LN1(res1), res1 = dense(ctx) + x
     layer_norm_backward(d_res.data(), g(L.ln1_w), g(L.ln1_b), d_tmp.data(), A.res1.data(), A.mean1.data(),
@@ -406,16 +406,16 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
       dropout_backward(d_q.data(), d_res.data(), N * H, attn_out_drop);
       d_attn_out = d_q.data();
     }
-    matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx.data(), L.attn_out_w, N, H, H);
+    matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx.data(), L.attn_out_w, N, H, H, precision_);
     attention_backward(d_q.data(), d_k.data(), d_v.data(), d_tmp.data(), A.q.data(), A.k.data(), A.v.data(),
                        b.cu_seqlens.data(), S, H, heads, layer_dropout(dropout, l, DropoutSite::AttentionProbs));
     // d x = residual + the three projections
     std::copy(d_res.begin(), d_res.end(), d.begin());
-    matmul_backward(d_tmp.data(), g(L.q_w), g(L.q_b), d_q.data(), x, L.q_w, N, H, H);
+    matmul_backward(d_tmp.data(), g(L.q_w), g(L.q_b), d_q.data(), x, L.q_w, N, H, H, precision_);
     add_inplace(d.data(), d_tmp.data(), N * H);
-    matmul_backward(d_tmp.data(), g(L.k_w), g(L.k_b), d_k.data(), x, L.k_w, N, H, H);
+    matmul_backward(d_tmp.data(), g(L.k_w), g(L.k_b), d_k.data(), x, L.k_w, N, H, H, precision_);
     add_inplace(d.data(), d_tmp.data(), N * H);
-    matmul_backward(d_tmp.data(), g(L.v_w), g(L.v_b), d_v.data(), x, L.v_w, N, H, H);
+    matmul_backward(d_tmp.data(), g(L.v_w), g(L.v_b), d_v.data(), x, L.v_w, N, H, H, precision_);
     add_inplace(d.data(), d_tmp.data(), N * H);
   }
   const DropoutMask emb_drop = embedding_dropout(dropout);

@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "io/safetensors.h"
+#include "ops/matmul.h"
 
 namespace embtune {
 
@@ -137,6 +138,11 @@ class BertModel {
   // Writes the parameters under the names they were loaded with (with or without "bert.").
   Status save_safetensors(const std::string& path, DType dtype) const;
 
+  // The arithmetic of every linear layer (forward, training and backward): fp32, or bf16 inputs
+  // with fp32 accumulation (matmul.h). Weights, gradients, LayerNorm, softmax stay fp32.
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
+
   // Token ids must be < vocab_size, positions < max_position_embeddings, type ids < type_vocab.
   Status validate_batch(const PackedBatch& b) const;
 
@@ -158,6 +164,7 @@ class BertModel {
   BertConfig config_;
   std::vector<ParamInfo> layout_;
   std::vector<float> params_;
+  Precision precision_ = Precision::Fp32;
   std::vector<std::string> source_names_;  // per parameter: its tensor name in the loaded file
   BertWeights w_{};
 };

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <vector>
 #include <map>
 #include <mutex>
 #include <numbers>
@@ -49,8 +51,9 @@ struct MatmulKey {
   bool bias;
   Activation act;
   MatmulPass pass = MatmulPass::Forward;
+  bool bf16 = false;  // bf16 src and weights, f32 dst
   bool operator<(const MatmulKey& o) const {
-    return std::tie(M, K, N, bias, act, pass) < std::tie(o.M, o.K, o.N, o.bias, o.act, o.pass);
+    return std::tie(M, K, N, bias, act, pass, bf16) < std::tie(o.M, o.K, o.N, o.bias, o.act, o.pass, o.bf16);
   }
 };
 
@@ -73,16 +76,17 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   auto& ctx = dnnl_ctx();
+  const dt in_type = key.bf16 ? dt::bf16 : dt::f32;  // of src and weights; dst is always f32
   if (key.pass == MatmulPass::BackwardData) {
-    dnnl::memory::desc src({key.M, key.N}, dt::f32, tag::ab);
-    dnnl::memory::desc wei({key.N, key.K}, dt::f32, tag::ab);
+    dnnl::memory::desc src({key.M, key.N}, in_type, tag::ab);
+    dnnl::memory::desc wei({key.N, key.K}, in_type, tag::ab);
     dnnl::memory::desc dst({key.M, key.K}, dt::f32, tag::ab);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), ctx.engine);
     return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
   }
   if (key.pass == MatmulPass::BackwardWeights) {
-    dnnl::memory::desc src({key.N, key.M}, dt::f32, tag::ba);  // d_out (M, N) read transposed
-    dnnl::memory::desc wei({key.M, key.K}, dt::f32, tag::ab);
+    dnnl::memory::desc src({key.N, key.M}, in_type, tag::ba);  // d_out (M, N) read transposed
+    dnnl::memory::desc wei({key.M, key.K}, in_type, tag::ab);
     dnnl::memory::desc dst({key.N, key.K}, dt::f32, tag::ab);
     // The sum post-op makes the primitive add to what d_weight holds (dst = 1·dst + product).
     dnnl::post_ops po;
@@ -92,8 +96,8 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, ctx.engine);
     return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
   }
-  dnnl::memory::desc src({key.M, key.K}, dt::f32, tag::ab);
-  dnnl::memory::desc wei({key.K, key.N}, dt::f32, tag::ba);  // (N, K) row-major = Kx N transposed
+  dnnl::memory::desc src({key.M, key.K}, in_type, tag::ab);
+  dnnl::memory::desc wei({key.K, key.N}, in_type, tag::ba);  // (N, K) row-major = Kx N transposed
   dnnl::memory::desc dst({key.M, key.N}, dt::f32, tag::ab);
   dnnl::primitive_attr attr;
   if (key.act != Activation::None) {
@@ -112,14 +116,30 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
   return res.first->second;
 }
 
-// Runs a cached primitive on three plain buffers (src, weights, dst) and waits for it.
-void matmul_execute(const MatmulPrim& p, const float* src, const float* weights, float* dst) {
+// Runs a cached primitive on three plain buffers (src, weights, dst) and waits for it. src and
+// weights are float or uint16 bf16 patterns, as the primitive's key says.
+void matmul_execute(const MatmulPrim& p, const void* src, const void* weights, float* dst) {
   auto& ctx = dnnl_ctx();
   p.prim.execute(ctx.stream,
-                 {{DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), ctx.engine, const_cast<float*>(src))},
-                  {DNNL_ARG_WEIGHTS, dnnl::memory(p.pd.weights_desc(), ctx.engine, const_cast<float*>(weights))},
+                 {{DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), ctx.engine, const_cast<void*>(src))},
+                  {DNNL_ARG_WEIGHTS, dnnl::memory(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weights))},
                   {DNNL_ARG_DST, dnnl::memory(p.pd.dst_desc(), ctx.engine, dst)}});
   ctx.stream.wait();
+}
+
+// Scratch for the bf16 copies of a matmul's inputs, reused call after call (grown, never shrunk).
+struct Bf16Scratch {
+  std::vector<uint16_t> a, b, c;
+};
+Bf16Scratch& bf16_scratch() {
+  static thread_local Bf16Scratch s;
+  return s;
+}
+
+const uint16_t* as_bf16(std::vector<uint16_t>* buf, const float* x, int64_t n) {
+  if (static_cast<int64_t>(buf->size()) < n) buf->resize(n);
+  round_to_bf16(buf->data(), x, n);
+  return buf->data();
 }
 
 float activation_scalar(double v, Activation act) {
@@ -135,14 +155,34 @@ float activation_scalar(double v, Activation act) {
 
 }  // namespace
 
+bool cpu_has_native_bf16() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+}
+
+void round_to_bf16(uint16_t* out, const float* x, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+    out[i] = static_cast<uint16_t>(nan ? ((u >> 16) | 0x40u) : rounded);
+  }
+}
+
 void matmul_forward(float* out, const float* in, const float* weight, const float* bias,
-                    int64_t M, int64_t K, int64_t N, Activation act) {
+                    int64_t M, int64_t K, int64_t N, Activation act, Precision precision) {
   if (M == 0 || N == 0) return;
   ET_CHECK(K > 0);
-  const MatmulPrim p = matmul_primitive({M, K, N, bias != nullptr, act});
+  const bool bf16 = precision == Precision::Bf16;
+  const MatmulPrim p = matmul_primitive({M, K, N, bias != nullptr, act, MatmulPass::Forward, bf16});
   auto& ctx = dnnl_ctx();
-  dnnl::memory src(p.pd.src_desc(), ctx.engine, const_cast<float*>(in));
-  dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<float*>(weight));
+  Bf16Scratch& scratch = bf16_scratch();
+  const void* in_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.a, in, M * K)) : in;
+  const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
+  dnnl::memory src(p.pd.src_desc(), ctx.engine, const_cast<void*>(in_data));
+  dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weight_data));
   dnnl::memory dst(p.pd.dst_desc(), ctx.engine, out);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
@@ -163,15 +203,24 @@ void matmul_forward_scalar(float* out, const float* in, const float* weight, con
 }
 
 void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
-                     const float* weight, int64_t M, int64_t K, int64_t N) {
+                     const float* weight, int64_t M, int64_t K, int64_t N, Precision precision) {
   if (M == 0) return;
   if (N == 0) {
     if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
     return;
   }
   ET_CHECK(K > 0);
-  if (d_in) matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData}), d_out, weight, d_in);
-  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights}), d_out, in, d_weight);
+  const bool bf16 = precision == Precision::Bf16;
+  Bf16Scratch& scratch = bf16_scratch();
+  const void* d_out_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.a, d_out, M * N)) : d_out;
+  if (d_in) {
+    const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
+    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16}), d_out_data,
+                   weight_data, d_in);
+  }
+  const void* in_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.c, in, M * K)) : in;
+  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights, bf16}), d_out_data,
+                 in_data, d_weight);
   if (!d_bias) return;
   // Threads own blocks of columns and walk all rows, so the row loop stays contiguous and
   // every column is summed in the same order whatever the thread count.

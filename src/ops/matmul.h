@@ -10,10 +10,21 @@ namespace embtune {
 
 enum class Activation { None, Gelu, Tanh, Relu, Sigmoid };
 
+// The arithmetic of a matmul: fp32 throughout, or bf16 inputs (in, weight, d_out rounded to
+// bfloat16, round-to-nearest-even) with fp32 accumulation and fp32 outputs, bias and
+// activations: mixed precision as PyTorch's CPU autocast runs nn.Linear. Callers keep fp32
+// master weights and gradients either way.
+enum class Precision { Fp32, Bf16 };
+
+// Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX); elsewhere oneDNN would
+// emulate it slowly or not at all, so bf16 is refused there.
+bool cpu_has_native_bf16();
+
 // out (M, N) = act(in (M, K) · weight (N, K)ᵀ + bias (N)). bias may be null. Multi-threaded.
 // out must not alias in or weight.
 void matmul_forward(float* out, const float* in, const float* weight, const float* bias,
-                    int64_t M, int64_t K, int64_t N, Activation act = Activation::None);
+                    int64_t M, int64_t K, int64_t N, Activation act = Activation::None,
+                    Precision precision = Precision::Fp32);
 
 // The plain reference of matmul_forward (double accumulation, erf-based GELU).
 void matmul_forward_scalar(float* out, const float* in, const float* weight, const float* bias,
@@ -24,8 +35,11 @@ void matmul_forward_scalar(float* out, const float* in, const float* weight, con
 //   d_weight (N, K) += d_out (M, N)ᵀ · in (M, K)       ACCUMULATED
 //   d_bias (N)      += column sums of d_out (M, N)     ACCUMULATED; null skips it
 // Multi-threaded. No output may alias another buffer.
+// In bf16, d_out, in and weight are rounded to bf16 for the two products; d_bias sums fp32 d_out.
 void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
-                     const float* weight, int64_t M, int64_t K, int64_t N);
+                     const float* weight, int64_t M, int64_t K, int64_t N, Precision precision = Precision::Fp32);
+// x (n) rounded to bfloat16 (round to nearest even; NaN stays NaN), as uint16 bit patterns.
+void round_to_bf16(uint16_t* out, const float* x, int64_t n);
 // The plain reference of matmul_backward (double accumulation), same contract.
 void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                             const float* weight, int64_t M, int64_t K, int64_t N);

@@ -40,7 +40,7 @@ struct TrainOptions {
   double dropout = -1.0;    // < 0: the model config's probabilities; else hidden and attention both
   bool shuffle = true;
   bool group_by_length = false;
-  std::string precision = "fp32";
+  std::string precision = "auto";  // auto: bf16 where the CPU has it natively, else fp32
   uint64_t seed = 0;
   std::string prompt;                      // anchor prompt: a prompt name of the model, else literal text
   std::optional<std::string> prompt_text;  // literal anchor prompt; wins over prompt

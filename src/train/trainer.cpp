@@ -241,7 +241,8 @@ Status save_best_weights(const TrainOptions& o, const Trainable& t, int64_t step
 }
 
 Status check_options(const TrainOptions& o) {
-  if (o.precision != "fp32") return make_error("--precision %s: only fp32 training is implemented yet", o.precision.c_str());
+  if (o.precision == "bf16" && !cpu_has_native_bf16())
+    return make_error("--precision bf16: this CPU has neither AVX512-BF16 nor AMX; use --precision fp32");
   if (o.batch_size < 1) return make_error("--batch-size must be at least 1");
   if (o.gradient_accumulation_steps < 1) return make_error("--gradient-accumulation-steps must be at least 1");
   if (!(o.lr > 0)) return make_error("--lr must be positive");
@@ -425,8 +426,11 @@ class InterruptGuard {
 
 }  // namespace
 
-Status train_run(const TrainOptions& opt) {
-  ET_RETURN_IF_ERROR(check_options(opt));
+Status train_run(const TrainOptions& options) {
+  ET_RETURN_IF_ERROR(check_options(options));
+  TrainOptions opt = options;
+  // "auto" is resolved here, so that the checkpoints, the card and embtune_train.json say which.
+  if (opt.precision == "auto") opt.precision = cpu_has_native_bf16() ? "bf16" : "fp32";
   LrSchedule schedule;
   ET_RETURN_IF_ERROR(lr_schedule_from_name(opt.scheduler, &schedule));
   LossSpec spec;
@@ -461,6 +465,11 @@ Status train_run(const TrainOptions& opt) {
   std::unique_ptr<SentenceEncoder> enc;
   ET_RETURN_IF_ERROR(SentenceEncoder::load(opt.model, &enc));
   BertModel& model = enc->bert();
+  model.set_precision(opt.precision == "bf16" ? Precision::Bf16 : Precision::Fp32);
+  if (!opt.quiet)
+    std::fprintf(stderr, "train: %s\n",
+                 opt.precision == "bf16" ? "bf16 matmuls with fp32 accumulation and fp32 master weights (--precision fp32 for full fp32)"
+                                         : "fp32 arithmetic");
   SentenceHead& head = enc->head();
   const Trainable trainable{&model, &head};
   double p_hidden = 0, p_attention = 0;

@@ -1,0 +1,165 @@
+// bf16 mixed precision: the rounding, the bf16 matmuls against fp32 products of the rounded
+// inputs, and bf16 training against fp32 training of the same run (loss, embeddings, neighbours).
+// Not speed (bench/run_train_bench.sh) and not the fp32 parity with PyTorch (test_train_parity).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "io/npy.h"
+#include "ops/matmul.h"
+#include "test_util.h"
+
+namespace embtune {
+namespace {
+
+float bits_to_float(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+std::vector<float> rounded(const std::vector<float>& x) {
+  std::vector<uint16_t> b(x.size());
+  round_to_bf16(b.data(), x.data(), static_cast<int64_t>(x.size()));
+  std::vector<float> y(x.size());
+  for (size_t i = 0; i < x.size(); i++) y[i] = bits_to_float(static_cast<uint32_t>(b[i]) << 16);
+  return y;
+}
+
+TEST(Bf16, RoundToNearestEven) {
+  // 1 + 2^-8 lies halfway between bf16 neighbours 1 and 1 + 2^-7: ties go to the even one (1);
+  // 1 + 3·2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: to the even 1 + 2^-6.
+  const std::vector<float> x = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, 1.0f + 1.0f / 256 + 1.0f / 65536, -2.5f,
+                                INFINITY, -INFINITY, 0.0f, -0.0f, 3.0e38f, 3.4028235e38f};
+  const std::vector<float> want = {1.0f, 1.0f + 1.0f / 64, 1.0f + 1.0f / 128, -2.5f, INFINITY, -INFINITY, 0.0f, -0.0f,
+                                   bits_to_float(0x7f62u << 16), INFINITY};
+  const std::vector<float> got = rounded(x);
+  for (size_t i = 0; i < x.size(); i++) EXPECT_EQ(got[i], want[i]) << i;
+  EXPECT_TRUE(std::signbit(got[7]));
+  // (3e38 is 0x7f61b1e6: its low half is above the tie, so it rounds up; FLT_MAX overflows to
+  // infinity, as the hardware conversion does.)
+  EXPECT_TRUE(std::isnan(rounded({NAN})[0]));
+  EXPECT_TRUE(std::isnan(rounded({bits_to_float(0x7f800001u)})[0])) << "a NaN whose payload is in the low bits";
+}
+
+TEST(Bf16, MatmulsEqualFp32ProductsOfTheRoundedInputs) {
+  if (!cpu_has_native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  std::mt19937 rng(7);
+  struct Shape {
+    int64_t M, K, N;
+  };
+  for (Shape s : {Shape{1, 1, 1}, Shape{17, 33, 65}, Shape{129, 384, 97}, Shape{64, 1536, 384}}) {
+    const std::vector<float> in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng, 0.05f),
+                             b = test::random_normal(s.N, rng), d_out = test::random_normal(s.M * s.N, rng);
+    // Only the inputs are rounded; the products accumulate in fp32, so the bf16 result must be
+    // the fp32 (here: double) product of the rounded inputs up to fp32 accumulation error.
+    const std::vector<float> in_r = rounded(in), w_r = rounded(w), d_out_r = rounded(d_out);
+    std::vector<float> got(s.M * s.N), want(s.M * s.N);
+    matmul_forward(got.data(), in.data(), w.data(), b.data(), s.M, s.K, s.N, Activation::Gelu, Precision::Bf16);
+    matmul_forward_scalar(want.data(), in_r.data(), w_r.data(), b.data(), s.M, s.K, s.N, Activation::Gelu);
+    const double tol = 1e-5 * std::sqrt(static_cast<double>(s.K));
+    for (size_t i = 0; i < got.size(); i++) ASSERT_NEAR(got[i], want[i], tol * std::max(1.0f, std::fabs(want[i]))) << i;
+
+    std::vector<float> d_in(s.M * s.K), d_w(s.N * s.K, 0.5f), d_b(s.N, 0.25f);
+    std::vector<float> d_in_want(s.M * s.K), d_w_want(s.N * s.K, 0.5f), d_b_want(s.N, 0.25f);
+    matmul_backward(d_in.data(), d_w.data(), d_b.data(), d_out.data(), in.data(), w.data(), s.M, s.K, s.N, Precision::Bf16);
+    matmul_backward_scalar(d_in_want.data(), d_w_want.data(), nullptr, d_out_r.data(), in_r.data(), w_r.data(), s.M, s.K, s.N);
+    matmul_backward_scalar(nullptr, std::vector<float>(s.N * s.K).data(), d_b_want.data(), d_out.data(), in.data(),
+                           w.data(), s.M, s.K, s.N);  // the bias gradient sums the fp32 d_out
+    const double tol_m = 1e-5 * std::sqrt(static_cast<double>(s.M)), tol_n = 1e-5 * std::sqrt(static_cast<double>(s.N));
+    for (size_t i = 0; i < d_in.size(); i++) ASSERT_NEAR(d_in[i], d_in_want[i], tol_n * std::max(1.0f, std::fabs(d_in_want[i])));
+    for (size_t i = 0; i < d_w.size(); i++) ASSERT_NEAR(d_w[i], d_w_want[i], tol_m * std::max(1.0f, std::fabs(d_w_want[i])));
+    for (size_t i = 0; i < d_b.size(); i++) ASSERT_NEAR(d_b[i], d_b_want[i], tol_m * std::max(1.0f, std::fabs(d_b_want[i])));
+  }
+}
+
+TEST(Bf16, TrainingStaysCloseToFp32) {
+  if (!cpu_has_native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  test::TempDir tmp;
+  const std::vector<std::string> words = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+                                          "iota", "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi"};
+  ASSERT_EQ(test::make_tiny_word_model(tmp.file("base"), words), "");
+  std::mt19937 rng(11);
+  auto phrase = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; i++) s += (i ? " " : "") + words[rng() % words.size()];
+    return s;
+  };
+  std::string rows, held_out;
+  for (int i = 0; i < 64; i++) {
+    const std::string a = phrase(3) + " " + std::to_string(i % 10);
+    rows += nlohmann::json({{"anchor", a}, {"positive", a + " " + phrase(4)}}).dump() + "\n";
+  }
+  for (int i = 0; i < 40; i++) held_out += phrase(2 + i % 5) + "\n";
+  test::write_text(tmp.file("train.jsonl"), rows);
+  test::write_text(tmp.file("held_out.txt"), held_out);
+  const std::string bin = test::sh_quote(test::embtune_bin());
+  std::vector<std::vector<float>> emb(2);
+  std::vector<double> final_loss(2);
+  const char* precisions[] = {"fp32", "bf16"};
+  for (int p = 0; p < 2; p++) {
+    const std::string out = tmp.file(std::string("tuned-") + precisions[p]);
+    auto r = test::run_command(bin + " train --model " + test::sh_quote(tmp.file("base")) + " --train " +
+                               test::sh_quote(tmp.file("train.jsonl")) + " --out " + test::sh_quote(out) +
+                               " --max-steps 200 --batch-size 16 --lr 2e-4 --warmup 0.1 --seed 1 --quiet --precision " +
+                               precisions[p]);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    // The final loss as the mean of the last 20 steps: one step's loss depends on its batch.
+    const std::string log = test::read_text(out + "/training_log.jsonl");
+    std::vector<double> losses;
+    for (size_t pos = 0; pos < log.size(); pos = log.find('\n', pos) + 1)
+      losses.push_back(nlohmann::json::parse(log.substr(pos, log.find('\n', pos) - pos))["loss"].get<double>());
+    ASSERT_EQ(losses.size(), 200u);
+    for (size_t i = 180; i < 200; i++) final_loss[p] += losses[i] / 20;
+    r = test::run_command(bin + " embed --model " + test::sh_quote(out) + " --input " + test::sh_quote(tmp.file("held_out.txt")) +
+                          " --output " + test::sh_quote(out + ".npy") + " --quiet");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    int64_t rows = 0, cols = 0;
+    ASSERT_TRUE(npy_read_f32(out + ".npy", &emb[p], &rows, &cols).ok());
+  }
+  const int64_t n = 40, d = static_cast<int64_t>(emb[0].size()) / n;
+  double cos_sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int64_t c = 0; c < d; c++) {
+      ab += emb[0][i * d + c] * emb[1][i * d + c];
+      aa += emb[0][i * d + c] * emb[0][i * d + c];
+      bb += emb[1][i * d + c] * emb[1][i * d + c];
+    }
+    cos_sum += ab / std::sqrt(aa * bb);
+  }
+  // Top-10 neighbours of each held-out text under either model: the share that both lists hold.
+  auto top10 = [&](const std::vector<float>& e, int64_t i) {
+    std::vector<std::pair<double, int64_t>> s;
+    for (int64_t j = 0; j < n; j++) {
+      if (j == i) continue;
+      double dot = 0;
+      for (int64_t c = 0; c < d; c++) dot += e[i * d + c] * e[j * d + c];
+      s.push_back({-dot, j});
+    }
+    std::sort(s.begin(), s.end());
+    std::set<int64_t> top;
+    for (int k = 0; k < 10; k++) top.insert(s[k].second);
+    return top;
+  };
+  double overlap = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const auto a = top10(emb[0], i), b = top10(emb[1], i);
+    for (int64_t j : a) overlap += b.count(j);
+  }
+  overlap /= 10.0 * n;
+  const double mean_cos = cos_sum / n, loss_rel = std::fabs(final_loss[1] - final_loss[0]) / final_loss[0];
+  std::printf("200 steps, fp32 vs bf16: mean loss of the last 20 steps %.5f vs %.5f (%.2f%%), mean cosine of held-out embeddings %.5f, "
+              "top-10 neighbour overlap %.3f\n",
+              final_loss[0], final_loss[1], 100 * loss_rel, mean_cos, overlap);
+  EXPECT_LE(loss_rel, 0.02);
+  EXPECT_GE(mean_cos, 0.99);
+  EXPECT_GE(overlap, 0.8);
+}
+
+}  // namespace
+}  // namespace embtune
