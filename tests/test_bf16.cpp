@@ -1,5 +1,6 @@
 // bf16 mixed precision: the rounding, the bf16 matmuls against fp32 products of the rounded
-// inputs, and bf16 training against fp32 training of the same run (loss, embeddings, neighbours).
+// inputs, and bf16 training against fp32 training of the same run (loss, embeddings, neighbours,
+// held-out nDCG@10).
 // Not speed (bench/run_train_bench.sh) and not the fp32 parity with PyTorch (test_train_parity).
 #include <gtest/gtest.h>
 
@@ -94,7 +95,14 @@ TEST(Bf16, TrainingStaysCloseToFp32) {
     const std::string a = phrase(3) + " " + std::to_string(i % 10);
     rows += nlohmann::json({{"anchor", a}, {"positive", a + " " + phrase(4)}}).dump() + "\n";
   }
+  std::string held_out_pairs;
   for (int i = 0; i < 40; i++) held_out += phrase(2 + i % 5) + "\n";
+  for (int i = 0; i < 40; i++) {
+    const std::string a = phrase(3) + " " + std::to_string(i % 10);
+    held_out_pairs += nlohmann::json({{"anchor", a}, {"positive", a + " " + phrase(4)}}).dump() + "\n";
+  }
+  test::write_text(tmp.file("held_out_pairs.jsonl"), held_out_pairs);
+  std::vector<double> ndcg(2);
   test::write_text(tmp.file("train.jsonl"), rows);
   test::write_text(tmp.file("held_out.txt"), held_out);
   const std::string bin = test::sh_quote(test::embtune_bin());
@@ -120,6 +128,10 @@ TEST(Bf16, TrainingStaysCloseToFp32) {
     ASSERT_EQ(r.exit_code, 0) << r.out;
     int64_t rows = 0, cols = 0;
     ASSERT_TRUE(npy_read_f32(out + ".npy", &emb[p], &rows, &cols).ok());
+    r = test::run_command(bin + " eval --pairs " + test::sh_quote(tmp.file("held_out_pairs.jsonl")) + " --model " +
+                          test::sh_quote(out) + " --no-cache --json --quiet");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    ndcg[p] = nlohmann::json::parse(r.out.substr(r.out.rfind('{')))["ndcg@10"].get<double>();
   }
   const int64_t n = 40, d = static_cast<int64_t>(emb[0].size()) / n;
   double cos_sum = 0;
@@ -154,11 +166,12 @@ TEST(Bf16, TrainingStaysCloseToFp32) {
   overlap /= 10.0 * n;
   const double mean_cos = cos_sum / n, loss_rel = std::fabs(final_loss[1] - final_loss[0]) / final_loss[0];
   std::printf("200 steps, fp32 vs bf16: mean loss of the last 20 steps %.5f vs %.5f (%.2f%%), mean cosine of held-out embeddings %.5f, "
-              "top-10 neighbour overlap %.3f\n",
-              final_loss[0], final_loss[1], 100 * loss_rel, mean_cos, overlap);
+              "top-10 neighbour overlap %.3f, held-out nDCG@10 %.4f vs %.4f\n",
+              final_loss[0], final_loss[1], 100 * loss_rel, mean_cos, overlap, ndcg[0], ndcg[1]);
   EXPECT_LE(loss_rel, 0.02);
   EXPECT_GE(mean_cos, 0.99);
   EXPECT_GE(overlap, 0.8);
+  EXPECT_NEAR(ndcg[1], ndcg[0], 0.01);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ class TrainLosses : public ::testing::Test {
   }
   test::CommandResult train(const std::string& data, const std::string& out, const std::string& extra) {
     return run_command(bin_ + " train --model " + sh_quote(tmp_.file("base")) + " --train " + sh_quote(tmp_.file(data)) +
-                       " --out " + sh_quote(tmp_.file(out)) + " --quiet --dropout 0 --lr 1e-3 " + extra);
+                       " --out " + sh_quote(tmp_.file(out)) + " --quiet --dropout 0 --lr 1e-3 --precision fp32 " + extra);
   }
   test::TempDir tmp_;
   std::string bin_ = sh_quote(test::embtune_bin());
