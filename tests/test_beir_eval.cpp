@@ -12,6 +12,8 @@
 namespace embtune {
 namespace {
 
+using test::last_json_line;
+
 namespace fs = std::filesystem;
 
 // Ten documents, each with one word of its own; query i asks for document i's word.
@@ -79,18 +81,6 @@ TEST(Beir, DenseRunOfAModelScores) {
   ASSERT_TRUE(trec_evaluate(run, d.qrels, TrecEvalOptions(), &r).ok());
   EXPECT_GE(r.means.at("ndcg@10"), 0.0);
   EXPECT_LE(r.means.at("ndcg@10"), 1.0);
-}
-
-// The last line of a command's output that is a JSON object.
-nlohmann::json last_json_line(const std::string& out) {
-  std::string last;
-  for (size_t pos = 0; pos < out.size();) {
-    size_t nl = out.find('\n', pos);
-    if (nl == std::string::npos) nl = out.size();
-    if (out.compare(pos, 1, "{") == 0) last = out.substr(pos, nl - pos);
-    pos = nl + 1;
-  }
-  return nlohmann::json::parse(last);
 }
 
 TEST(Beir, EvalCommandComparesSystemsAndWritesRuns) {

@@ -131,7 +131,7 @@ TEST(Bf16, TrainingStaysCloseToFp32) {
     r = test::run_command(bin + " eval --pairs " + test::sh_quote(tmp.file("held_out_pairs.jsonl")) + " --model " +
                           test::sh_quote(out) + " --no-cache --json --quiet");
     ASSERT_EQ(r.exit_code, 0) << r.out;
-    ndcg[p] = nlohmann::json::parse(r.out.substr(r.out.rfind('{')))["ndcg@10"].get<double>();
+    ndcg[p] = test::last_json_line(r.out)["ndcg@10"].get<double>();
   }
   const int64_t n = 40, d = static_cast<int64_t>(emb[0].size()) / n;
   double cos_sum = 0;

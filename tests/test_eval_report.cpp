@@ -11,6 +11,8 @@
 namespace embtune {
 namespace {
 
+using test::last_json_line;
+
 namespace fs = std::filesystem;
 using test::sh_quote;
 
@@ -29,18 +31,6 @@ void write_beir(const std::string& dir) {
   test::write_text(dir + "/corpus.jsonl", corpus);
   test::write_text(dir + "/queries.jsonl", queries);
   test::write_text(dir + "/qrels/test.tsv", qrels);
-}
-
-// The last line of a command's output that is a JSON object.
-nlohmann::json last_json_line(const std::string& out) {
-  std::string last;
-  for (size_t pos = 0; pos < out.size();) {
-    size_t nl = out.find('\n', pos);
-    if (nl == std::string::npos) nl = out.size();
-    if (out.compare(pos, 1, "{") == 0) last = out.substr(pos, nl - pos);
-    pos = nl + 1;
-  }
-  return nlohmann::json::parse(last);
 }
 
 // A BEIR folder and two tiny models, "base" and "tuned", that know different words.

@@ -65,7 +65,7 @@ TEST_F(TrainTestReport, PairsTestSetComparesBaseTunedAndBm25) {
   r = run_command(sh_quote(test::embtune_bin()) + " eval --pairs " + sh_quote(tmp_.file("test.jsonl")) + " --model " +
                   sh_quote(tmp_.file("out")) + " --no-cache --json --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  const nlohmann::json direct = nlohmann::json::parse(r.out.substr(r.out.rfind('{')));
+  const nlohmann::json direct = test::last_json_line(r.out);
   EXPECT_NEAR(direct["ndcg@10"].get<double>(), report["systems"][1]["metrics"]["ndcg@10"]["mean"].get<double>(), 1e-6);
   EXPECT_NE(test::read_text(tmp_.file("out/test_report/report.html")).find("<svg"), std::string::npos);
   const std::string card = test::read_text(tmp_.file("out/README.md"));

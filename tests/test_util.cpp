@@ -157,4 +157,15 @@ std::vector<int32_t> offsets(const std::vector<int32_t>& lengths) {
   return cu;
 }
 
+nlohmann::json last_json_line(const std::string& out) {
+  std::string last;
+  for (size_t pos = 0; pos < out.size();) {
+    size_t nl = out.find('\n', pos);
+    if (nl == std::string::npos) nl = out.size();
+    if (out.compare(pos, 1, "{") == 0) last = out.substr(pos, nl - pos);
+    pos = nl + 1;
+  }
+  return nlohmann::json::parse(last);
+}
+
 }  // namespace embtune::test

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ std::vector<float> random_normal(size_t n, std::mt19937& rng, float scale = 1.0f
 // digits and single letters (plain and ## continuations): a model of ~0.5 M parameters whose
 // training steps take milliseconds. Returns the init command's output; "" on success.
 std::string make_tiny_word_model(const std::string& dir, const std::vector<std::string>& words);
+
+// The last line of a command's output that starts with "{", parsed: a --json command's result.
+nlohmann::json last_json_line(const std::string& out);
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& content);
