@@ -106,6 +106,31 @@ TEST(Beir, EvalCommandComparesSystemsAndWritesRuns) {
   r = test::run_command(bin + " eval --data " + data + " --json");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("--model"), std::string::npos) << r.out;
+
+  // --similarity: dot products of this unnormalised model rank otherwise than cosine; a model
+  // whose similarity_fn_name is "dot" gets dot products by default; euclidean needs a choice.
+  const std::string model = test::sh_quote(tmp.file("model"));
+  nlohmann::json modules = nlohmann::json::parse(test::read_text(tmp.file("model/modules.json")));
+  modules.erase(2);  // Normalize: without it dot products are not cosines
+  test::write_text(tmp.file("model/modules.json"), modules.dump());
+  auto run_with = [&](const std::string& flags) {
+    auto res = test::run_command(bin + " eval --data " + data + " --model " + model + " --no-cache --quiet " + flags);
+    EXPECT_EQ(res.exit_code, 0) << res.out;
+    return test::read_text(tmp.file("run.trec"));
+  };
+  const std::string cosine = run_with("--write-run " + test::sh_quote(tmp.file("run.trec")));
+  const std::string dot = run_with("--similarity dot --write-run " + test::sh_quote(tmp.file("run.trec")));
+  EXPECT_NE(cosine, dot);
+  const std::string st_config = tmp.file("model/config_sentence_transformers.json");
+  nlohmann::json st = nlohmann::json::parse(test::read_text(st_config));
+  st["similarity_fn_name"] = "dot";
+  test::write_text(st_config, st.dump());
+  EXPECT_EQ(run_with("--write-run " + test::sh_quote(tmp.file("run.trec"))), dot);
+  st["similarity_fn_name"] = "euclidean";
+  test::write_text(st_config, st.dump());
+  r = test::run_command(bin + " eval --data " + data + " --model " + model + " --no-cache --quiet --json");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("euclidean"), std::string::npos) << r.out;
 }
 
 TEST(Beir, BadFoldersAreRefusedByFileAndLine) {

@@ -28,6 +28,7 @@ struct EvalArgs {
   std::vector<std::string> models;       // model directories, each a system
   bool bm25 = false;
   Bm25Options bm25_options;
+  std::string similarity = "auto";       // cosine, dot, or the model's similarity_fn_name
   std::string query_prompt, corpus_prompt;  // a prompt name of the model, else the text
   std::string write_run;                 // with one system: its run in TREC format
   int64_t batch_tokens = 8192;
@@ -142,6 +143,8 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
     opt.query = prompt_options(*enc, a.query_prompt, a.batch_tokens);
     opt.corpus = prompt_options(*enc, a.corpus_prompt, a.batch_tokens);
     opt.search.k = k;
+    s = similarity_for_model(*enc, a.similarity, &opt.search.similarity);
+    if (!s.ok()) return report_error("eval", s);
     opt.cache_dir = cache_dir;
     if (!g.quiet)
       std::fprintf(stderr, "embtune eval: %s: embedding %zu queries and %zu documents\n", dir.c_str(),
@@ -253,6 +256,9 @@ void add_eval_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_flag("--bm25", a->bm25, "Also evaluate BM25 (Lucene's formula)");
   sub->add_option("--bm25-k1", a->bm25_options.k1, "BM25 k1");
   sub->add_option("--bm25-b", a->bm25_options.b, "BM25 b");
+  sub->add_option("--similarity", a->similarity,
+                  "Dense scores: cosine, dot, or auto (the model's similarity_fn_name, cosine when absent)")
+      ->check(CLI::IsMember({"auto", "cosine", "dot"}));
   sub->add_option("--query-prompt", a->query_prompt, "Prompt of the queries: a prompt name of the model, else the text");
   sub->add_option("--corpus-prompt", a->corpus_prompt, "Prompt of the documents: a prompt name of the model, else the text");
   sub->add_option("--write-run", a->write_run, "Save the retrieved run in TREC format (one system)");

@@ -35,6 +35,18 @@ Status open_caches(const SentenceEncoder& encoder, const DenseRunOptions& opt, s
 
 }  // namespace
 
+Status similarity_for_model(const SentenceEncoder& encoder, const std::string& choice, Similarity* out) {
+  const std::string& model_fn = encoder.files().similarity_fn_name;
+  const std::string name = choice != "auto" ? choice : model_fn.empty() ? "cosine" : model_fn;
+  if (name == "cosine") *out = Similarity::Cosine;
+  else if (name == "dot") *out = Similarity::Dot;
+  else if (choice == "auto")
+    return make_error("%s: similarity_fn_name \"%s\" is not an exact-search similarity here; give --similarity cosine or dot",
+                      encoder.files().dir.c_str(), model_fn.c_str());
+  else return make_error("--similarity %s: expected auto, cosine or dot", choice.c_str());
+  return Status::ok_status();
+}
+
 Status dense_run(const SentenceEncoder& encoder, const BeirData& data, const DenseRunOptions& opt, TrecRun* out,
                  DenseRunStats* stats) {
   const int64_t D = encoder.dim(), Q = static_cast<int64_t>(data.query_ids.size());

@@ -30,6 +30,11 @@ struct DenseRunStats {
   EmbedCacheStats queries, corpus;
 };
 
+// The similarity of exact search: "cosine" or "dot", or "auto" for the model's
+// similarity_fn_name (config_sentence_transformers.json; cosine when absent). Euclidean and
+// Manhattan models are refused: give --similarity cosine or dot.
+Status similarity_for_model(const SentenceEncoder& encoder, const std::string& choice, Similarity* out);
+
 // Embeds data's queries, then its corpus one block at a time (texts from data.doc_texts, or read
 // from data.corpus_path when the texts were not loaded), feeding each block to the exact search;
 // the top k of each query come out in the same order, with the same scores, as one search over

@@ -40,6 +40,7 @@ Status test_report_run(const TrainOptions& o, const BeirData& data, const Column
     dense.query = prompt(*enc, 0);
     dense.corpus = prompt(*enc, 1);
     dense.search.k = k;
+    ET_RETURN_IF_ERROR(similarity_for_model(*enc, "auto", &dense.search.similarity));
     if (!o.quiet)
       std::fprintf(stderr, "train: test set: %s retrieving %zu queries over %zu documents\n", names[i].c_str(),
                    data.query_ids.size(), data.doc_ids.size());
