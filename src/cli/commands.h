@@ -27,6 +27,8 @@ void add_bench_command(CLI::App& app, const GlobalOptions& g);
 void add_neighbors_command(CLI::App& app, const GlobalOptions& g);
 void add_train_command(CLI::App& app, const GlobalOptions& g);
 void add_eval_command(CLI::App& app, const GlobalOptions& g);
+void add_check_leakage_command(CLI::App& app, const GlobalOptions& g);
+void add_mine_command(CLI::App& app, const GlobalOptions& g);
 
 // Runs `run` when `sub` is parsed; a non-zero result becomes the process's exit code.
 void on_parsed(CLI::App* sub, std::function<int()> run);

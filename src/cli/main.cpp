@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   add_tokenize_command(app, g);
   add_neighbors_command(app, g);
   add_eval_command(app, g);
+  add_check_leakage_command(app, g);
+  add_mine_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);
