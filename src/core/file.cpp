@@ -1,4 +1,4 @@
-// Memory-mapped input files and atomic output files.
+// Memory-mapped input files, line-by-line text input and atomic output files.
 // Not a parser: callers validate what they read.
 #include "core/file.h"
 
@@ -11,6 +11,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "core/strings.h"
+#include "core/utf8.h"
 
 namespace embtune {
 
@@ -112,6 +115,25 @@ Status AtomicFile::commit() {
     int e = errno;
     std::remove(tmp_.c_str());
     return make_error("%s: cannot rename into place: %s", path_.c_str(), std::strerror(e));
+  }
+  return Status::ok_status();
+}
+
+Status for_each_text_line(const std::string& path, const std::function<Status(size_t, std::string_view)>& line_fn) {
+  std::string data;
+  ET_RETURN_IF_ERROR(read_file(path, &data));
+  size_t line = 0;
+  for (size_t pos = 0; pos < data.size();) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string::npos) nl = data.size();
+    std::string_view text(data.data() + pos, nl - pos);
+    pos = nl + 1;
+    line++;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (is_blank(text)) continue;
+    size_t bad = 0;
+    if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad + 1);
+    ET_RETURN_IF_ERROR(line_fn(line, text));
   }
   return Status::ok_status();
 }

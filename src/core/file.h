@@ -1,11 +1,13 @@
-// Read-only memory-mapped files and atomic output files (write to a temporary, then rename).
+// Read-only memory-mapped files, the non-blank UTF-8 lines of text files, atomic output files.
 // Not a general I/O layer: parsers take the mapped bytes and do their own bounds checks.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -55,6 +57,11 @@ class AtomicFile {
   std::string path_, tmp_;
   std::FILE* f_ = nullptr;
 };
+
+// Calls line_fn(line number from 1, text) for every non-blank line of the file, "\r\n" endings
+// trimmed; stops at the first error line_fn returns. A line of invalid UTF-8 is an error naming
+// the file, the line and the byte.
+Status for_each_text_line(const std::string& path, const std::function<Status(size_t, std::string_view)>& line_fn);
 
 bool file_exists(const std::string& path);
 bool dir_exists(const std::string& path);

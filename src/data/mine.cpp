@@ -25,27 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Calls line_fn(line_number, text) for every non-blank line of valid UTF-8 (without its "\r\n").
-template <class F>
-Status for_each_line(const std::string& path, F&& line_fn) {
-  std::string data;
-  ET_RETURN_IF_ERROR(read_file(path, &data));
-  size_t line = 0;
-  for (size_t pos = 0; pos < data.size();) {
-    size_t nl = data.find('\n', pos);
-    if (nl == std::string::npos) nl = data.size();
-    std::string_view text(data.data() + pos, nl - pos);
-    pos = nl + 1;
-    line++;
-    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    if (is_blank(text)) continue;
-    size_t bad = 0;
-    if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad + 1);
-    ET_RETURN_IF_ERROR(line_fn(line, text));
-  }
-  return Status::ok_status();
-}
-
 Status parse_object(const std::string& path, size_t line, std::string_view text, nlohmann::json* out) {
   try {
     *out = nlohmann::json::parse(text);
@@ -102,7 +81,7 @@ enum class HitClass { Positive, NearDuplicate, OutOfRange, InRange };
 
 Status mine_read_pairs(const std::string& path, std::vector<MinePair>* out) {
   out->clear();
-  ET_RETURN_IF_ERROR(for_each_line(path, [&](size_t line, std::string_view text) -> Status {
+  ET_RETURN_IF_ERROR(for_each_text_line(path, [&](size_t line, std::string_view text) -> Status {
     nlohmann::json j;
     ET_RETURN_IF_ERROR(parse_object(path, line, text, &j));
     MinePair p;
@@ -121,7 +100,7 @@ Status mine_read_corpus(const std::string& path, std::vector<std::string>* out) 
   out->clear();
   std::unordered_set<std::string> seen;
   const bool jsonl = ends_with(path, ".jsonl") || ends_with(path, ".json");
-  ET_RETURN_IF_ERROR(for_each_line(path, [&](size_t line, std::string_view text) -> Status {
+  ET_RETURN_IF_ERROR(for_each_text_line(path, [&](size_t line, std::string_view text) -> Status {
     std::string doc;
     if (jsonl) {
       nlohmann::json j;

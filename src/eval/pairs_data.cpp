@@ -15,22 +15,10 @@ namespace embtune {
 
 namespace {
 
-// Calls row(line_number, object) for every non-blank line; objects keep their key order.
+// Calls row(line_number, object) for every non-blank line (for_each_text_line); objects keep their key order.
 template <class F>
 Status for_each_jsonl_object(const std::string& path, F&& row) {
-  std::string data;
-  ET_RETURN_IF_ERROR(read_file(path, &data));
-  size_t line = 0;
-  for (size_t pos = 0; pos < data.size();) {
-    size_t nl = data.find('\n', pos);
-    if (nl == std::string::npos) nl = data.size();
-    std::string_view text(data.data() + pos, nl - pos);
-    pos = nl + 1;
-    line++;
-    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    if (is_blank(text)) continue;
-    size_t bad = 0;
-    if (!utf8_valid(text, &bad)) return make_error("%s: line %zu: invalid UTF-8 at byte %zu", path.c_str(), line, bad + 1);
+  return for_each_text_line(path, [&](size_t line, std::string_view text) -> Status {
     nlohmann::ordered_json j;
     try {
       j = nlohmann::ordered_json::parse(text);
@@ -38,9 +26,8 @@ Status for_each_jsonl_object(const std::string& path, F&& row) {
       return make_error("%s: line %zu: not JSON: %s", path.c_str(), line, e.what());
     }
     if (!j.is_object()) return make_error("%s: line %zu: expected a JSON object", path.c_str(), line);
-    ET_RETURN_IF_ERROR(row(line, j));
-  }
-  return Status::ok_status();
+    return row(line, j);
+  });
 }
 
 bool is_score_field(const std::string& k) { return k == "score" || k == "label"; }
