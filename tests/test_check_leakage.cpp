@@ -3,7 +3,12 @@
 // (test_near_duplicate).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
 
 #include "test_util.h"
 
@@ -142,6 +147,90 @@ TEST(CheckLeakage, BadInputNamesFileAndLine) {
   r = run_command(check(f.train, f.train, "--threshold 0"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("--threshold"), std::string::npos) << r.out;
+}
+
+// --model: an evaluation text is a semantic duplicate when its nearest training text by the
+// model's cosine reaches --cosine-threshold and it is not already an exact or near duplicate.
+// Checked against a brute-force nearest neighbour over `embtune embed`'s embeddings of the same
+// texts, at a threshold that splits the evaluation texts.
+TEST(CheckLeakage, SemanticDuplicatesByModelCosineMatchBruteForce) {
+  test::TempDir tmp;
+  const std::vector<std::string> words = {"river", "bank", "money", "loan", "water", "fish", "boat", "stone",
+                                          "tree", "leaf", "green", "light", "dark", "cloud", "rain", "storm"};
+  ASSERT_EQ(test::make_tiny_word_model(tmp.file("model"), words), "");
+  std::mt19937 rng(11);
+  auto sentence = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i ? " " : "") + words[rng() % words.size()];
+    return s;
+  };
+  std::vector<std::string> train, eval;
+  for (int i = 0; i < 30; ++i) train.push_back(sentence(6));
+  for (int i = 0; i < 20; ++i) eval.push_back(sentence(6));
+  eval.push_back(train[3]);  // an exact duplicate: reported as exact, never as semantic
+  std::string tt, et;
+  for (const auto& t : train) tt += t + "\n";
+  for (const auto& t : eval) et += t + "\n";
+  test::write_text(tmp.file("train.txt"), tt);
+  test::write_text(tmp.file("eval.txt"), et);
+  for (const char* side : {"train", "eval"}) {
+    auto r = run_command(bin() + " embed --model " + sh_quote(tmp.file("model")) + " --input " +
+                         sh_quote(tmp.file(std::string(side) + ".txt")) + " --output " +
+                         sh_quote(tmp.file(std::string(side) + "-emb.jsonl")) + " --quiet");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  auto read_rows = [&](const std::string& path) {
+    std::vector<std::vector<double>> rows;
+    std::istringstream in(test::read_text(path));
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) rows.push_back(nlohmann::json::parse(line).get<std::vector<double>>());
+    return rows;
+  };
+  const auto te = read_rows(tmp.file("train-emb.jsonl")), ee = read_rows(tmp.file("eval-emb.jsonl"));
+  ASSERT_EQ(te.size(), train.size());
+  ASSERT_EQ(ee.size(), eval.size());
+  auto cosine = [](const std::vector<double>& a, const std::vector<double>& b) {
+    double d = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < a.size(); ++i) d += a[i] * b[i], na += a[i] * a[i], nb += b[i] * b[i];
+    return d / std::sqrt(na * nb);
+  };
+  std::vector<double> best(eval.size() - 1);  // the planted exact duplicate left out
+  for (size_t e = 0; e + 1 < eval.size(); ++e) {
+    best[e] = -1;
+    for (const auto& t : te) best[e] = std::max(best[e], cosine(ee[e], t));
+  }
+  std::vector<double> sorted = best;
+  std::sort(sorted.begin(), sorted.end());
+  // Halfway between two neighbouring maxima, so float rounding cannot move a text across it.
+  const double threshold = 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  ASSERT_LT(sorted[sorted.size() / 2 - 1] + 1e-5, sorted[sorted.size() / 2]);
+  std::set<int64_t> expected;
+  for (size_t e = 0; e < best.size(); ++e)
+    if (best[e] >= threshold) expected.insert(static_cast<int64_t>(e) + 1);
+
+  // --threshold 1: near duplicates only when every shingle agrees (random sentences have none).
+  auto r = run_command(check(tmp.file("train.txt"), tmp.file("eval.txt"),
+                             "--threshold 1 --json --no-cache --max-examples 100 --model " + sh_quote(tmp.file("model")) +
+                                 " --cosine-threshold " + std::to_string(threshold)));
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  const auto j = test::last_json_line(r.out);
+  EXPECT_EQ(j["exact"], 1);
+  EXPECT_EQ(j["semantic"], expected.size());
+  std::set<int64_t> found;
+  for (const auto& ex : j["examples"]) {
+    if (ex["kind"] != "semantic") continue;
+    found.insert(ex["eval"]["line"].get<int64_t>());
+    EXPECT_GE(ex["cosine"].get<double>(), threshold);
+    EXPECT_NEAR(ex["cosine"].get<double>(), best[ex["eval"]["line"].get<size_t>() - 1], 1e-5);
+  }
+  EXPECT_EQ(found, expected);
+
+  // Without --model there is no semantic check; a bad --cosine-threshold is refused.
+  r = run_command(check(tmp.file("train.txt"), tmp.file("eval.txt"), "--threshold 1 --json"));
+  EXPECT_EQ(test::last_json_line(r.out)["semantic"], 0);
+  r = run_command(check(tmp.file("train.txt"), tmp.file("eval.txt"), "--cosine-threshold 1.5 --model " + sh_quote(tmp.file("model"))));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--cosine-threshold 1.5"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ TEST_F(TrainLosses, EveryLossTrainsAndLowersItsLossOnTheTrainingRows) {
   for (const Case& c : cases) {
     const std::string out = std::string("out-") + c.loss + std::to_string(&c - cases);
     auto r = train(c.data, out,
-                   std::string("--loss ") + c.loss + " --epochs 4 --batch-size 8 --eval " + sh_quote(tmp_.file(c.data)) +
+                   std::string("--loss ") + c.loss + " --epochs 4 --batch-size 8 --allow-leakage --eval " + sh_quote(tmp_.file(c.data)) +
                        " " + c.extra);
     ASSERT_EQ(r.exit_code, 0) << c.loss << ": " << r.out;
     const auto eval = read_jsonl(tmp_.file(out + "/eval_log.jsonl"));
@@ -97,7 +97,7 @@ TEST_F(TrainLosses, EveryLossTrainsAndLowersItsLossOnTheTrainingRows) {
 }
 
 TEST_F(TrainLosses, EvalMetricsOfEachKind) {
-  auto r = train("pairs.jsonl", "p", "--max-steps 2 --batch-size 8 --eval " + sh_quote(tmp_.file("pairs.jsonl")) +
+  auto r = train("pairs.jsonl", "p", "--max-steps 2 --batch-size 8 --allow-leakage --eval " + sh_quote(tmp_.file("pairs.jsonl")) +
                                           " --eval-steps 1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto eval = read_jsonl(tmp_.file("p/eval_log.jsonl"));
@@ -108,7 +108,7 @@ TEST_F(TrainLosses, EvalMetricsOfEachKind) {
       EXPECT_TRUE(eval[2][k] >= 0.0 && eval[2][k] <= 1.0) << k;
     }
   }
-  r = train("sts.jsonl", "s", "--loss cosent --max-steps 1 --batch-size 8 --eval " + sh_quote(tmp_.file("sts.jsonl")));
+  r = train("sts.jsonl", "s", "--loss cosent --max-steps 1 --batch-size 8 --allow-leakage --eval " + sh_quote(tmp_.file("sts.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto sts = read_jsonl(tmp_.file("s/eval_log.jsonl"));
   EXPECT_TRUE(sts[1].contains("eval_spearman_cosine"));
@@ -174,7 +174,7 @@ void add_dense_head(const std::string& dir) {
 TEST_F(TrainLosses, DenseHeadAndMaxPoolingTrainSaveAndResume) {
   add_dense_head(tmp_.file("base"));
   if (HasFatalFailure()) return;
-  const std::string flags = "--loss mnrl --max-steps 6 --batch-size 4 --seed 2 --eval " + sh_quote(tmp_.file("pairs.jsonl"));
+  const std::string flags = "--loss mnrl --max-steps 6 --batch-size 4 --seed 2 --allow-leakage --eval " + sh_quote(tmp_.file("pairs.jsonl"));
   auto r = train("pairs.jsonl", "dense", flags);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto eval = read_jsonl(tmp_.file("dense/eval_log.jsonl"));
@@ -235,7 +235,7 @@ TEST_F(TrainLosses, PromptsReachTrainingAsTheyReachInference) {
   for (const Case& c : cases) {
     const std::string out = std::string("prompt-") + c.name;
     auto r = train("pairs.jsonl", out,
-                   std::string("--max-steps 1 --batch-size 24 --no-shuffle --eval ") + sh_quote(tmp_.file("pairs.jsonl")) +
+                   std::string("--max-steps 1 --batch-size 24 --no-shuffle --allow-leakage --eval ") + sh_quote(tmp_.file("pairs.jsonl")) +
                        " " + c.flags);
     ASSERT_EQ(r.exit_code, 0) << c.name << ": " << r.out;
     const double train_loss = read_jsonl(tmp_.file(out + "/training_log.jsonl"))[0]["loss"];
@@ -255,7 +255,7 @@ TEST_F(TrainLosses, PromptsReachTrainingAsTheyReachInference) {
 }
 
 TEST_F(TrainLosses, EarlyStoppingAndTheBestWeights) {
-  const std::string eval = " --eval " + sh_quote(tmp_.file("pairs.jsonl")) + " --eval-steps 1";
+  const std::string eval = " --allow-leakage --eval " + sh_quote(tmp_.file("pairs.jsonl")) + " --eval-steps 1";
   // accuracy@1 on 24 rows stops rising once it reaches 1 (or stalls before): with patience 2 the
   // run ends two evaluations after its best, long before 200 steps.
   auto r = train("pairs.jsonl", "early", "--max-steps 200 --batch-size 8" + eval +

@@ -41,7 +41,7 @@ class TrainResume : public ::testing::Test {
 TEST_F(TrainResume, TheBestWeightsSurviveAResume) {
   // Evaluations at steps 0, 3, 6, 9, …; the checkpoint at 10: whichever evaluation was best when
   // the run stopped, its weights are not the checkpoint's and must come back from best-N.
-  const std::string flags = "--max-steps 20 --lr 2e-3 --seed 3 --eval " + sh_quote(tmp_.file("train.jsonl")) +
+  const std::string flags = "--max-steps 20 --lr 2e-3 --seed 3 --allow-leakage --eval " + sh_quote(tmp_.file("train.jsonl")) +
                             " --eval-steps 3 --load-best-model-at-end --metric-for-best eval_mrr@10";
   auto r = run_command(train(tmp_.file("whole"), flags));
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -41,13 +41,17 @@ class TrainTestReport : public ::testing::Test {
                        sh_quote(tmp_.file("train.jsonl")) + " --out " + sh_quote(out) +
                        " --batch-size 8 --max-steps 30 --lr 1e-3 --quiet " + extra);
   }
+  // The tiny vocabulary makes test queries repeat training ones: the firewall is told to allow it.
+  test::CommandResult train_leaky(const std::string& out, const std::string& extra) {
+    return train(out, "--allow-leakage " + extra);
+  }
   const char* words_[16] = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
                             "iota", "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi"};
   test::TempDir tmp_;
 };
 
 TEST_F(TrainTestReport, PairsTestSetComparesBaseTunedAndBm25) {
-  auto r = train(tmp_.file("out"), "--test " + sh_quote(tmp_.file("test.jsonl")));
+  auto r = train_leaky(tmp_.file("out"), "--test " + sh_quote(tmp_.file("test.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const nlohmann::json report = nlohmann::json::parse(test::read_text(tmp_.file("out/test_report/report.json")));
   ASSERT_EQ(report["systems"].size(), 3u);
@@ -88,7 +92,7 @@ TEST_F(TrainTestReport, BeirTestSetAndTheBestWeights) {
   test::write_text(dir + "/corpus.jsonl", corpus);
   test::write_text(dir + "/queries.jsonl", queries);
   test::write_text(dir + "/qrels/dev.tsv", qrels);
-  auto r = train(tmp_.file("out"), "--test " + sh_quote(dir) + " --test-split dev --eval " + sh_quote(tmp_.file("test.jsonl")) +
+  auto r = train_leaky(tmp_.file("out"), "--test " + sh_quote(dir) + " --test-split dev --eval " + sh_quote(tmp_.file("test.jsonl")) +
                                        " --eval-steps 10 --load-best-model-at-end");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const nlohmann::json report = nlohmann::json::parse(test::read_text(tmp_.file("out/test_report/report.json")));
@@ -110,6 +114,41 @@ TEST_F(TrainTestReport, BadTestDataFailsBeforeTraining) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("none.jsonl"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(tmp_.file("out")));
+}
+
+// The firewall: test or eval texts that duplicate training texts stop the run before the model
+// loads, naming both files and lines; --allow-leakage turns that into a warning.
+TEST_F(TrainTestReport, LeakedEvaluationDataStopsTheRun) {
+  auto r = train(tmp_.file("out"), "--test " + sh_quote(tmp_.file("test.jsonl")));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("--test " + tmp_.file("test.jsonl") + " leaks"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exact 1.000  " + tmp_.file("train.jsonl") + ":"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--allow-leakage"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("out")));
+
+  // An evaluation file that is the training file: every row leaks.
+  r = train(tmp_.file("out"), "--eval " + sh_quote(tmp_.file("train.jsonl")));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("--eval " + tmp_.file("train.jsonl") + " leaks"), std::string::npos) << r.out;
+
+  // Disjoint data passes and says so; --allow-leakage warns and trains.
+  std::string clean;
+  for (int i = 0; i < 10; i++)
+    clean += nlohmann::json({{"anchor", "zzq" + std::to_string(i) + " unseen words here"},
+                             {"positive", "completely different passage number " + std::to_string(1000 + i)}})
+                 .dump() +
+             "\n";
+  test::write_text(tmp_.file("clean.jsonl"), clean);
+  r = run_command(sh_quote(test::embtune_bin()) + " train --model " + sh_quote(tmp_.file("base")) + " --train " +
+                  sh_quote(tmp_.file("train.jsonl")) + " --out " + sh_quote(tmp_.file("out-clean")) +
+                  " --batch-size 8 --max-steps 1 --eval " + sh_quote(tmp_.file("clean.jsonl")));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("no leakage between"), std::string::npos) << r.out;
+  r = run_command(sh_quote(test::embtune_bin()) + " train --model " + sh_quote(tmp_.file("base")) + " --train " +
+                  sh_quote(tmp_.file("train.jsonl")) + " --out " + sh_quote(tmp_.file("out-allowed")) +
+                  " --batch-size 8 --max-steps 1 --allow-leakage --eval " + sh_quote(tmp_.file("train.jsonl")));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("warning (--allow-leakage)"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -72,6 +72,10 @@ std::vector<TrainOptionField> make_fields() {
       {"test-split", "The qrels split of a BEIR --test folder", &O::test_split, R::Invocation},
       {"test-corpus", "More documents for a pairs --test: JSONL as a BEIR corpus.jsonl ({\"text\", \"title\"?})",
        &O::test_corpus, R::Invocation},
+      {"allow-leakage",
+       "Train even when queries or positives of --eval / --test duplicate or nearly duplicate training anchors or "
+       "positives (by default such leakage stops the run before the first step)",
+       &O::allow_leakage, R::Invocation},
       {"eval-steps", "Evaluate every N steps (0: only before and after)", &O::eval_steps, R::Hyperparameter},
       {"metric-for-best", "The evaluation metric that picks the best weights (e.g. eval_ndcg@10); *loss: lower is better",
        &O::metric_for_best, R::Hyperparameter},

@@ -49,6 +49,7 @@ struct TrainOptions {
   std::string test;         // a BEIR folder or pairs JSONL: base vs trained vs BM25 after training
   std::string test_split = "test";  // the qrels split of a BEIR --test
   std::string test_corpus;  // extra documents for a pairs --test
+  bool allow_leakage = false;  // train even when --eval / --test texts duplicate training texts
   int64_t eval_steps = 0;   // 0: only before the first and after the last step
   std::string metric_for_best = "eval_loss";  // lower is better when it ends in "loss", else higher
   int64_t early_stopping_patience = 0;  // > 0: stop after this many evaluations without a new best

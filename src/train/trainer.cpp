@@ -20,6 +20,7 @@
 #include "core/file.h"
 #include "core/progress.h"
 #include "data/batching.h"
+#include "data/leakage.h"
 #include "data/training_data.h"
 #include "eval/metrics.h"
 #include "io/safetensors.h"
@@ -261,6 +262,68 @@ Status check_options(const TrainOptions& o) {
 }
 
 // Reads `path` with the columns the loss needs; errors name the file and line.
+// The queries and their relevant documents of a test set: what must not be in the training data.
+LeakageTexts test_leakage_texts(const TrainOptions& o, const BeirData& d) {
+  LeakageTexts t;
+  t.path = o.test;
+  for (size_t q = 0; q < d.query_ids.size(); ++q) {
+    t.add(d.query_texts[q], static_cast<int64_t>(t.texts.size()) + 1);
+    t.ids.push_back("query " + d.query_ids[q]);
+  }
+  if (d.has_doc_texts()) {
+    std::unordered_map<std::string, size_t> row;
+    for (size_t i = 0; i < d.doc_ids.size(); ++i) row.emplace(d.doc_ids[i], i);
+    std::set<size_t> relevant;
+    for (const auto& [qid, docs] : d.qrels.grades)
+      for (const auto& [doc, grade] : docs) {
+        auto it = row.find(doc);
+        if (grade > 0 && it != row.end()) relevant.insert(it->second);
+      }
+    for (size_t i : relevant) {
+      t.add(d.doc_texts[i], static_cast<int64_t>(t.texts.size()) + 1);
+      t.ids.push_back("document " + d.doc_ids[i]);
+    }
+  }
+  return t;
+}
+
+// The leakage firewall: the anchors and positives (the first two text columns) of the training
+// rows against those of --eval and against the queries and relevant documents of --test. Leakage
+// stops the run unless --allow-leakage, which turns it into a warning.
+Status check_leakage(const TrainOptions& o, const TrainingData& data, const BeirData& test_data) {
+  if (o.eval.empty() && o.test.empty()) return Status::ok_status();
+  const std::vector<std::string> fields(data.text_columns.begin(),
+                                        data.text_columns.begin() + std::min<size_t>(2, data.text_columns.size()));
+  LeakageTexts train;
+  ET_RETURN_IF_ERROR(leakage_read_file(o.train, fields, &train));
+  std::vector<std::pair<std::string, LeakageTexts>> sides;
+  if (!o.eval.empty()) {
+    LeakageTexts e;
+    ET_RETURN_IF_ERROR(leakage_read_file(o.eval, fields, &e));
+    sides.emplace_back("--eval", std::move(e));
+  }
+  if (!o.test.empty()) sides.emplace_back("--test", test_leakage_texts(o, test_data));
+  for (const auto& [flag, side] : sides) {
+    LeakageResult r;
+    ET_RETURN_IF_ERROR(leakage_find(train, side, LeakageOptions{}, &r));
+    if (!r.any()) {
+      if (!o.quiet)
+        std::fprintf(stderr, "train: no leakage between %s and %s %s (%lld distinct texts)\n", o.train.c_str(),
+                     flag.c_str(), side.path.c_str(), static_cast<long long>(r.eval_distinct));
+      continue;
+    }
+    const std::string what = leakage_describe(train, side, r, 3);
+    if (!o.allow_leakage)
+      return make_error("%s %s leaks: its texts duplicate training texts of %s: %s(evaluation on it would be "
+                        "inflated; make leak-free splits with embtune prepare, or pass --allow-leakage to train anyway)",
+                        flag.c_str(), side.path.c_str(), o.train.c_str(), what.c_str());
+    if (!o.quiet)
+      std::fprintf(stderr, "train: warning (--allow-leakage): %s %s duplicates training texts: %s", flag.c_str(),
+                   side.path.c_str(), what.c_str());
+  }
+  return Status::ok_status();
+}
+
 Status read_rows(const std::string& path, const TrainOptions& o, const LossSpec& spec, TrainingData* data) {
   const LossColumns need = loss_columns(spec.kind);
   TrainingDataOptions dopt;
@@ -461,6 +524,7 @@ Status train_run(const TrainOptions& options) {
       return make_error("--test needs (query, document) columns in %s", opt.train.c_str());
     ET_RETURN_IF_ERROR(test_data_read(opt, &test_data));
   }
+  ET_RETURN_IF_ERROR(check_leakage(opt, data, test_data));
 
   std::unique_ptr<SentenceEncoder> enc;
   ET_RETURN_IF_ERROR(SentenceEncoder::load(opt.model, &enc));
