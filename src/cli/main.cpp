@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add_eval_command(app, g);
   add_check_leakage_command(app, g);
   add_mine_command(app, g);
+  add_pairs_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);
