@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_tokenize_command(app, g);
   add_neighbors_command(app, g);
   add_eval_command(app, g);
+  add_prepare_command(app, g);
   add_check_leakage_command(app, g);
   add_mine_command(app, g);
   add_pairs_command(app, g);

@@ -172,7 +172,7 @@ Status find_semantic(const LeakageTexts& train, const LeakageTexts& eval, const 
 }  // namespace
 
 std::string LeakageTexts::location(size_t i) const {
-  if (!ids.empty()) return path + " " + ids[i];
+  if (!ids.empty()) return path.empty() ? ids[i] : path + " " + ids[i];
   return path + ":" + std::to_string(lines[i]);
 }
 

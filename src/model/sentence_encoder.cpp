@@ -58,6 +58,27 @@ std::string strip_unicode_whitespace(const std::string& s) {
   return seen ? s.substr(begin, end - begin) : std::string();
 }
 
+std::string collapse_unicode_whitespace(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::string out;
+  out.reserve(s.size());
+  bool pending_space = false;
+  for (size_t i = 0; i < s.size();) {
+    char32_t c;
+    const size_t len = utf8_next(p, s.size(), i, &c);
+    if (len == 0) return s;
+    if (is_python_space(c)) {
+      pending_space = !out.empty();
+    } else {
+      if (pending_space) out += ' ';
+      pending_space = false;
+      out.append(s, i, len);
+    }
+    i += len;
+  }
+  return out;
+}
+
 Status SentenceEncoder::load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out) {
   auto enc = std::make_unique<SentenceEncoder>();
   ET_RETURN_IF_ERROR(st_dir_read(dir, &enc->files_));

@@ -77,5 +77,8 @@ class SentenceEncoder {
 
 // "query: hello " -> "query: hello" with Python's str.strip() notion of whitespace.
 std::string strip_unicode_whitespace(const std::string& s);
+// " a \t b\n" -> "a b": runs of (Python str.isspace) whitespace become one space, ends stripped.
+// Invalid UTF-8 comes back unchanged.
+std::string collapse_unicode_whitespace(const std::string& s);
 
 }  // namespace embtune
