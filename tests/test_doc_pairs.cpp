@@ -363,7 +363,8 @@ TEST(DocPairs, MarkdownPairsPerMethod) {
   EXPECT_EQ(r.documents_per_format.at("markdown"), 1);
   EXPECT_EQ(r.documents_per_format.at("html"), 0);
   EXPECT_EQ(r.pairs, 5);
-  EXPECT_EQ(r.pairs_per_method, (std::map<std::string, int64_t>{{"title-body", 1}, {"heading-section", 2}, {"ict", 2}}));
+  EXPECT_EQ(r.pairs_per_method,
+            (std::map<std::string, int64_t>{{"title-body", 1}, {"heading-section", 2}, {"ict", 2}, {"llm", 0}}));
   // "Photosynthesis" is one word; "Calvin Cycle" has no text of its own; "See Also" is generic;
   // four paragraphs have one sentence.
   EXPECT_EQ(r.dropped.at("query_short"), 1);
@@ -570,8 +571,11 @@ TEST(DocPairs, MethodNames) {
   std::vector<PairMethod> m;
   ASSERT_TRUE(pair_methods_parse("ict, title-body,ict", &m).ok());
   EXPECT_EQ(m, (std::vector<PairMethod>{PairMethod::kIct, PairMethod::kTitleBody}));
-  EXPECT_EQ(pair_methods_parse("ict,llm", &m).message(),
-            "unknown pair method 'llm' (one or more of title-body, heading-section, ict, comma-separated)");
+  ASSERT_TRUE(pair_methods_parse("llm,ict", &m).ok());
+  EXPECT_EQ(m, (std::vector<PairMethod>{PairMethod::kLlm, PairMethod::kIct}));
+  EXPECT_STREQ(pair_method_name(PairMethod::kLlm), "llm");
+  EXPECT_EQ(pair_methods_parse("ict,gpt", &m).message(),
+            "unknown pair method 'gpt' (one or more of title-body, heading-section, ict, llm, comma-separated)");
   EXPECT_FALSE(pair_methods_parse("", &m).ok());
   EXPECT_TRUE(is_generic_heading("2.1 See also:"));
   EXPECT_TRUE(is_generic_heading("TABLE OF CONTENTS"));
@@ -620,7 +624,7 @@ TEST(PairsCommand, WritesPairsAndCounts) {
   EXPECT_EQ(j["documents"], 5);
   EXPECT_EQ(j["per_format"], (nlohmann::json{{"html", 1}, {"jsonl", 1}, {"markdown", 1}, {"rst", 1}, {"text", 1}}));
   // markdown 5 (as above), rst 7 (title-body, 4 headings, 2 ict), html 3, text 2, jsonl 2.
-  EXPECT_EQ(j["per_method"], (nlohmann::json{{"heading-section", 7}, {"ict", 7}, {"title-body", 5}}));
+  EXPECT_EQ(j["per_method"], (nlohmann::json{{"heading-section", 7}, {"ict", 7}, {"llm", 0}, {"title-body", 5}}));
   EXPECT_EQ(j["pairs"], 19);
   EXPECT_EQ(j["dropped"]["generic_heading"], 1);
   EXPECT_EQ(j["dropped"]["query_short"], 2);
@@ -643,9 +647,10 @@ TEST(PairsCommand, WritesPairsAndCounts) {
   EXPECT_EQ(rows[18]["anchor"], "Options live in a file named conf.");
   for (const auto& row : rows) EXPECT_EQ(row.size(), 2u) << row.dump();
 
-  // --with-source, one method, one file.
-  r = run_command(bin() + " pairs --docs " + sh_quote(d.dir + "/page.html") + " --out " + sh_quote(d.out) +
-                  " --methods heading-section --min-passage-words 3 --min-query-words 1 --with-source --no-heading-context");
+  // --with-source and --with-method, one method, one file.
+  const std::string page = bin() + " pairs --docs " + sh_quote(d.dir + "/page.html") + " --out " + sh_quote(d.out) +
+                           " --methods heading-section --min-passage-words 3 --min-query-words 1 --no-heading-context";
+  r = run_command(page + " --with-source --with-method");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(read_rows(d.out),
             (std::vector<nlohmann::json>{{{"anchor", "Rivers"},
@@ -659,6 +664,20 @@ TEST(PairsCommand, WritesPairsAndCounts) {
                                           {"source", d.dir + "/page.html#Deltas"},
                                           {"method", "heading-section"}}}));
   EXPECT_EQ(test::read_text(d.out).substr(0, 43), "{\"anchor\":\"Rivers\",\"positive\":\"Rivers carry");
+  // --with-source alone adds only "source" (embtune prepare groups by it; "method" would be a text).
+  r = run_command(page + " --with-source");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  for (const auto& row : read_rows(d.out)) {
+    EXPECT_EQ(row.size(), 3u) << row.dump();
+    EXPECT_EQ(row.count("method"), 0u) << row.dump();
+  }
+  EXPECT_EQ(read_rows(d.out).at(1)["source"], d.dir + "/page.html#Deltas");
+  r = run_command(page + " --with-method");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_rows(d.out).at(0), (nlohmann::json{{"anchor", "Rivers"},
+                                                     {"positive", "Rivers carry water to the sea \xE2\x80\x94 mostly. They "
+                                                                  "shape valleys & plains."},
+                                                     {"method", "heading-section"}}));
   // --min-query-words applies to ict sentences too: only the HTML page's first sentence has 8 words.
   r = run_command(d.pairs("--methods ict --min-passage-words 3 --min-query-words 8 --json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -690,9 +709,14 @@ TEST(PairsCommand, Errors) {
   EXPECT_NE(r.out.find("embtune pairs: error: " + d.tmp.file("nope") + ": no such file or directory"), std::string::npos)
       << r.out;
 
+  r = run_command(d.pairs("--methods title-body,gpt"));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--methods: unknown pair method 'gpt'"), std::string::npos) << r.out;
+  // llm needs a server and a model name; nothing is written without them.
   r = run_command(d.pairs("--methods title-body,llm"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("--methods: unknown pair method 'llm'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--methods llm needs --llm-url"), std::string::npos) << r.out;
+  EXPECT_FALSE(file_exists(d.out));
 
   r = run_command(d.pairs("--min-passage-words 50 --max-passage-words 10"));
   EXPECT_EQ(r.exit_code, 1) << r.out;

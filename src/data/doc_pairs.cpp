@@ -15,7 +15,8 @@ namespace embtune {
 
 namespace {
 
-constexpr PairMethod kAllMethods[] = {PairMethod::kTitleBody, PairMethod::kHeadingSection, PairMethod::kIct};
+constexpr PairMethod kAllMethods[] = {PairMethod::kTitleBody, PairMethod::kHeadingSection, PairMethod::kIct,
+                                     PairMethod::kLlm};
 constexpr const char* kDropReasons[] = {"generic_heading", "query_short",      "query_long", "passage_short",
                                         "one_sentence",    "query_is_passage", "query_in_passage",
                                         "duplicate",       "max_per_doc"};
@@ -243,6 +244,7 @@ const char* pair_method_name(PairMethod m) {
     case PairMethod::kTitleBody: return "title-body";
     case PairMethod::kHeadingSection: return "heading-section";
     case PairMethod::kIct: return "ict";
+    case PairMethod::kLlm: return "llm";
   }
   return "?";
 }
@@ -261,8 +263,9 @@ Status pair_methods_parse(const std::string& list, std::vector<PairMethod>* out)
         found = true;
       }
     if (!found)
-      return make_error("unknown pair method '%s' (one or more of title-body, heading-section, ict, comma-separated)",
-                        name.c_str());
+      return make_error(
+          "unknown pair method '%s' (one or more of title-body, heading-section, ict, llm, comma-separated)",
+          name.c_str());
     pos = end + 1;
   }
   return Status::ok_status();
@@ -383,6 +386,7 @@ void doc_pairs(const std::vector<ParsedDoc>& docs, const DocPairOptions& opt, st
         case PairMethod::kTitleBody: title_body_pairs(doc, opt, &sink); break;
         case PairMethod::kHeadingSection: heading_section_pairs(doc, opt, &sink); break;
         case PairMethod::kIct: ict_pairs(doc, opt, &sink); break;
+        case PairMethod::kLlm: break;
       }
     }
     if (sink.kept_in_doc() == 0) ++report->documents_without_pairs;

@@ -23,11 +23,12 @@
 
 namespace embtune {
 
-// The ways a pair is made. A new method (a language model writing queries for doc_passages, say)
-// gets a value here, a name in pair_method_name and a branch in doc_pairs' dispatch.
-enum class PairMethod { kTitleBody, kHeadingSection, kIct };
+// The ways a pair is made. A new method gets a value here, a name in pair_method_name and a branch
+// in doc_pairs' dispatch. kLlm (a language model writing queries for doc_passages) needs a server
+// and is made by llm_pairs.h; doc_pairs() passes over it.
+enum class PairMethod { kTitleBody, kHeadingSection, kIct, kLlm };
 
-// "title-body", "heading-section", "ict".
+// "title-body", "heading-section", "ict", "llm".
 const char* pair_method_name(PairMethod m);
 // A comma-separated list of method names, in the order given, without repeats; an unknown or empty
 // name is an error listing the known ones.
@@ -64,7 +65,7 @@ struct DocPair {
 };
 
 // Counts of one doc_pairs call. Maps are keyed by format, method and reason names, and list every
-// known key (with 0) so reports always have the same shape.
+// known key (with 0, "llm" included) so reports always have the same shape.
 struct DocPairsReport {
   int64_t documents = 0;
   std::map<std::string, int64_t> documents_per_format;
@@ -85,6 +86,7 @@ struct DocPairsReport {
 
 // Appends the pairs of `docs` to `out` in document order, then per document in the order of
 // opt.methods (each method in document order), and counts them in `report` (which is reset).
+// PairMethod::kLlm in opt.methods is skipped (llm_pairs.h makes those pairs).
 //   title-body       the document title -> its first paragraphs, across sections, up to
 //                    max_passage_words
 //   heading-section  each heading -> its section's own paragraphs (not its subsections') up to
