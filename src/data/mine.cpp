@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "core/strings.h"
 #include "core/utf8.h"
+#include "eval/beir.h"
 #include "eval/embed_cache.h"
 
 namespace embtune {
@@ -105,15 +106,7 @@ Status mine_read_corpus(const std::string& path, std::vector<std::string>* out) 
     if (jsonl) {
       nlohmann::json j;
       ET_RETURN_IF_ERROR(parse_object(path, line, text, &j));
-      auto t = j.find("text");
-      if (t == j.end() || !t->is_string())
-        return make_error("%s: line %zu: no \"text\" string (corpus lines are {\"text\", \"title\"?})", path.c_str(), line);
-      doc = t->get<std::string>();
-      auto ti = j.find("title");
-      if (ti != j.end() && !ti->is_null()) {
-        if (!ti->is_string()) return make_error("%s: line %zu: \"title\" must be a string", path.c_str(), line);
-        doc = ti->get<std::string>() + " " + doc;
-      }
+      ET_RETURN_IF_ERROR(corpus_document_text(j, path, line, &doc));
     } else {
       doc.assign(text);
     }

@@ -142,7 +142,7 @@ Status BeirCorpusReader::next(int64_t max_docs, std::vector<std::string>* ids, s
   const char* data = reinterpret_cast<const char*>(file_.data());
   const size_t size = file_.size();
   nlohmann::json j;
-  std::string id, title, text;
+  std::string id, text;
   while (pos_ < size && static_cast<int64_t>(ids->size()) < max_docs) {
     const char* nl = static_cast<const char*>(std::memchr(data + pos_, '\n', size - pos_));
     const size_t end = nl ? static_cast<size_t>(nl - data) : size;
@@ -153,10 +153,9 @@ Status BeirCorpusReader::next(int64_t max_docs, std::vector<std::string>* ids, s
     ET_RETURN_IF_ERROR(parse_object_line(path, line_, row, &j, &blank));
     if (blank) continue;
     ET_RETURN_IF_ERROR(string_field(j, "_id", path, line_, true, &id));
-    ET_RETURN_IF_ERROR(string_field(j, "title", path, line_, false, &title));
-    ET_RETURN_IF_ERROR(string_field(j, "text", path, line_, true, &text));
+    ET_RETURN_IF_ERROR(corpus_document_text(j, path, line_, &text));
     ids->push_back(id);
-    texts->push_back(strip_unicode_whitespace(title + " " + text));
+    texts->push_back(std::move(text));
     if (lines) lines->push_back(line_);
   }
   return Status::ok_status();

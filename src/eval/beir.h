@@ -10,8 +10,28 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "eval/trec.h"
+#include "model/sentence_encoder.h"
 
 namespace embtune {
+
+// A corpus line's document as BEIR's dense models encode it: title + " " + text, stripped of
+// surrounding whitespace; "text" must be a string, "title" is optional (null means absent). The
+// one reading of {"text", "title"?} lines: BEIR corpus.jsonl, eval's --extra-corpus, mine's
+// --corpus. Json is nlohmann::json or nlohmann::ordered_json.
+template <class Json>
+Status corpus_document_text(const Json& j, const std::string& path, size_t line, std::string* out) {
+  auto t = j.find("text");
+  if (t == j.end() || !t->is_string())
+    return make_error("%s: line %zu: no \"text\" string (corpus lines are {\"text\", \"title\"?})", path.c_str(), line);
+  std::string title;
+  auto ti = j.find("title");
+  if (ti != j.end() && !ti->is_null()) {
+    if (!ti->is_string()) return make_error("%s: line %zu: \"title\" must be a string", path.c_str(), line);
+    title = ti->template get<std::string>();
+  }
+  *out = strip_unicode_whitespace(title + " " + t->template get<std::string>());
+  return Status::ok_status();
+}
 
 struct BeirData {
   std::vector<std::string> doc_ids;    // corpus order

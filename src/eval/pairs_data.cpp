@@ -123,18 +123,9 @@ Status pairs_read(const std::string& pairs_jsonl, const std::string& extra_corpu
                       pairs_jsonl.c_str());
   if (extra_corpus.empty()) return Status::ok_status();
   return for_each_jsonl_object(extra_corpus, [&](size_t line, const nlohmann::ordered_json& j) -> Status {
-    std::string title, text;
-    auto t = j.find("text");
-    if (t == j.end() || !t->is_string())
-      return make_error("%s: line %zu: no \"text\" string (extra corpus lines are {\"text\", \"title\"?})",
-                        extra_corpus.c_str(), line);
-    text = t->get<std::string>();
-    auto ti = j.find("title");
-    if (ti != j.end() && !ti->is_null()) {
-      if (!ti->is_string()) return make_error("%s: line %zu: \"title\" must be a string", extra_corpus.c_str(), line);
-      title = ti->get<std::string>();
-    }
-    add_doc(strip_unicode_whitespace(title + " " + text));
+    std::string doc;
+    ET_RETURN_IF_ERROR(corpus_document_text(j, extra_corpus, line, &doc));
+    add_doc(std::move(doc));
     return Status::ok_status();
   });
 }
