@@ -2,6 +2,7 @@
 // Not an implementation of any model.
 #include "tokenizer/model.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/json_fields.h"
@@ -30,6 +31,14 @@ Status model_from_json(const nlohmann::json& j, std::unique_ptr<Model>* out) {
   return make_error(
       "model type \"%s\" is not supported (supported: WordPiece, BPE, Unigram, WordLevel)",
       type.c_str());
+}
+
+void byte_fallback_ids(const Model& model, int32_t ids[256]) {
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    ids[b] = model.token_to_id(name);
+  }
 }
 
 }  // namespace embtune

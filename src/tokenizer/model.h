@@ -39,6 +39,10 @@ class Model {
 // Builds the model a tokenizer.json object describes (dispatching on "type").
 Status model_from_json(const nlohmann::json& j, std::unique_ptr<Model>* out);
 
+// The ids of a model's byte-fallback tokens "<0x00>" … "<0xFF>" (-1 where absent): what BPE and
+// Unigram with byte_fallback emit, one per UTF-8 byte, for a character they cannot cover.
+void byte_fallback_ids(const Model& model, int32_t ids[256]);
+
 struct WordPieceOptions {
   std::string unk_token = "[UNK]";
   std::string continuing_subword_prefix = "##";

@@ -36,13 +36,7 @@ class Bpe : public Model {
       id_to_token_[id] = token;
       has_id_[id] = true;
     }
-    if (opt_.byte_fallback) {
-      for (int b = 0; b < 256; ++b) {
-        char name[8];
-        std::snprintf(name, sizeof name, "<0x%02X>", b);
-        byte_ids_[b] = token_to_id(name);
-      }
-    }
+    if (opt_.byte_fallback) byte_fallback_ids(*this, byte_ids_);
   }
 
   Status tokenize(std::span<const AlignedChar> word, std::vector<ModelToken>* out) const override {

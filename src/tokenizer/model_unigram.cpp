@@ -24,13 +24,7 @@ class Unigram : public Model {
       min_score_ = std::min(min_score_, vocab_[id].second);
       max_piece_chars_ = std::max(max_piece_chars_, utf8_length(piece));
     }
-    if (opt_.byte_fallback) {
-      for (int b = 0; b < 256; ++b) {
-        char name[8];
-        std::snprintf(name, sizeof name, "<0x%02X>", b);
-        byte_ids_[b] = token_to_id(name);
-      }
-    }
+    if (opt_.byte_fallback) byte_fallback_ids(*this, byte_ids_);
   }
 
   Status tokenize(std::span<const AlignedChar> word, std::vector<ModelToken>* out) const override {
