@@ -14,7 +14,6 @@
 
 #include "cli/commands.h"
 #include "data/leakage.h"
-#include "eval/embed_cache.h"
 
 namespace embtune::cli {
 
@@ -79,7 +78,7 @@ int run_check_leakage(const CheckLeakageArgs& a, const GlobalOptions& g) {
     if (!s.ok()) return report_error(cmd, s);
     lo.encoder = encoder.get();
     lo.cosine_threshold = a.cosine_threshold;
-    lo.cache_dir = a.no_cache ? "" : a.cache_dir.empty() ? embed_cache_default_dir() : a.cache_dir;
+    lo.cache_dir = cache_dir_from_flags(a.cache_dir, a.no_cache);
     lo.progress = !g.quiet;
   }
   LeakageResult r;

@@ -10,7 +10,6 @@
 #include "cli/commands.h"
 #include "core/file.h"
 #include "eval/compare.h"
-#include "eval/embed_cache.h"
 #include "eval/pairs_data.h"
 #include "eval/retrieve.h"
 #include "eval/trec.h"
@@ -23,7 +22,7 @@ struct EvalArgs {
   std::string run, qrels;
   std::string data, split = "test";      // a BEIR folder and its qrels split
   std::string pairs, extra_corpus;       // or (query, positive…) JSONL, plus more documents
-  std::string cache_dir;                 // the embedding cache; "" for embed_cache_default_dir()
+  std::string cache_dir;                 // the embedding cache; "" for the default (cache_dir_from_flags)
   bool no_cache = false;
   std::vector<std::string> models;       // model directories, each a system
   bool bm25 = false;
@@ -118,7 +117,7 @@ int run_eval_data(const EvalArgs& a, const GlobalOptions& g) {
     s = beir_read(a.data, a.split, read_options, &data);
   }
   if (!s.ok()) return report_error("eval", s);
-  const std::string cache_dir = a.no_cache ? "" : a.cache_dir.empty() ? embed_cache_default_dir() : a.cache_dir;
+  const std::string cache_dir = cache_dir_from_flags(a.cache_dir, a.no_cache);
   if (data.unknown_qrels_docs > 0)
     std::fprintf(stderr, "embtune eval: %lld judged documents are not in the corpus (kept: they count as relevant, never retrieved)\n",
                  static_cast<long long>(data.unknown_qrels_docs));

@@ -6,7 +6,6 @@
 
 #include "cli/commands.h"
 #include "data/mine.h"
-#include "eval/embed_cache.h"
 #include "eval/retrieve.h"
 
 namespace embtune::cli {
@@ -67,7 +66,7 @@ int run_mine(MineArgs a, const CLI::App* sub, const GlobalOptions& g) {
   a.options.query = enc->prompt_by_name_or_text(a.query_prompt);
   a.options.corpus = enc->prompt_by_name_or_text(a.corpus_prompt);
   a.options.query.batch_tokens = a.options.corpus.batch_tokens = a.batch_tokens;
-  a.options.cache_dir = a.no_cache ? "" : a.cache_dir.empty() ? embed_cache_default_dir() : a.cache_dir;
+  a.options.cache_dir = cache_dir_from_flags(a.cache_dir, a.no_cache);
   if (!g.quiet)
     std::fprintf(stderr, "embtune mine: %zu rows, %zu corpus texts\n", pairs.size(), corpus.size());
   MineResult result;

@@ -20,7 +20,6 @@
 #include "data/doc_pairs.h"
 #include "data/doc_parse.h"
 #include "data/llm_pairs.h"
-#include "eval/embed_cache.h"
 
 namespace embtune::cli {
 
@@ -224,7 +223,7 @@ int run_pairs(PairsArgs a, const CLI::App* sub, const GlobalOptions& g) {
     round_trip.query = round_trip_prompt(*encoder, sub, "--query-prompt", a.query_prompt, {"query"}, a.batch_tokens);
     round_trip.passage = round_trip_prompt(*encoder, sub, "--corpus-prompt", a.corpus_prompt,
                                            {"document", "passage", "corpus"}, a.batch_tokens);
-    round_trip.cache_dir = a.no_cache ? "" : a.cache_dir.empty() ? embed_cache_default_dir() : a.cache_dir;
+    round_trip.cache_dir = cache_dir_from_flags(a.cache_dir, a.no_cache);
     round_trip.progress = !g.quiet;
   }
 

@@ -9,7 +9,6 @@
 
 #include "cli/commands.h"
 #include "data/prepare.h"
-#include "eval/embed_cache.h"
 
 namespace embtune::cli {
 
@@ -63,7 +62,7 @@ int run_prepare(const PrepareArgs& a, const GlobalOptions& g) {
         return report_error(cmd, make_error("--cosine-threshold %g: must be in (0, 1]", a.cosine_threshold));
       opt.leakage.encoder = encoder.get();
       opt.leakage.cosine_threshold = a.cosine_threshold;
-      opt.leakage.cache_dir = a.no_cache ? "" : a.cache_dir.empty() ? embed_cache_default_dir() : a.cache_dir;
+      opt.leakage.cache_dir = cache_dir_from_flags(a.cache_dir, a.no_cache);
       opt.leakage.progress = !g.quiet;
     }
   } else if (a.cosine_threshold > 0) {

@@ -5,8 +5,14 @@
 #include <cstdio>
 
 #include "core/progress.h"
+#include "eval/embed_cache.h"
 
 namespace embtune::cli {
+
+std::string cache_dir_from_flags(const std::string& cache_dir, bool no_cache) {
+  if (no_cache) return "";
+  return cache_dir.empty() ? embed_cache_default_dir() : cache_dir;
+}
 
 void on_parsed(CLI::App* sub, std::function<int()> run) {
   sub->callback([run = std::move(run)]() {

@@ -46,6 +46,10 @@ struct EmbeddedFile {
 Status embed_input_file(const std::string& model, const std::string& input, const TextInputOptions& in,
                         EmbedOptions eo, const GlobalOptions& g, EmbeddedFile* out);
 
+// The embedding cache root that --cache-dir DIR / --no-cache ask for: "" for none, DIR, or the
+// default (eval/embed_cache.h's embed_cache_default_dir()).
+std::string cache_dir_from_flags(const std::string& cache_dir, bool no_cache);
+
 // Prints "embtune <command>: error: <message>" and returns the exit code for user errors (1).
 int report_error(const std::string& command, const Status& s);
 
