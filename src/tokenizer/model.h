@@ -48,4 +48,33 @@ std::unique_ptr<Model> make_wordpiece(std::vector<std::pair<std::string, int32_t
                                       const WordPieceOptions& opt);
 Status wordpiece_from_json(const nlohmann::json& j, std::unique_ptr<Model>* out);
 
+// model_bpe.cpp. An empty unk_token means none (unknown characters are dropped, as in HF).
+struct BpeOptions {
+  std::string unk_token;
+  std::string continuing_subword_prefix;
+  std::string end_of_word_suffix;
+  bool fuse_unk = false;
+  bool byte_fallback = false;  // a character not in the vocab becomes its "<0xXX>" byte tokens
+  bool ignore_merges = false;  // a word that is in the vocab is one token
+};
+// `merges` in rank order; a merge whose pieces or result are not in `vocab` is an error.
+Status make_bpe(std::vector<std::pair<std::string, int32_t>> vocab,
+                const std::vector<std::pair<std::string, std::string>>& merges,
+                const BpeOptions& opt, std::unique_ptr<Model>* out);
+Status bpe_from_json(const nlohmann::json& j, std::unique_ptr<Model>* out);
+
+// model_unigram.cpp: `vocab` lists (piece, log probability) with the id as the index.
+struct UnigramOptions {
+  int64_t unk_id = -1;  // -1: none
+  bool byte_fallback = false;
+};
+Status make_unigram(std::vector<std::pair<std::string, double>> vocab, const UnigramOptions& opt,
+                    std::unique_ptr<Model>* out);
+Status unigram_from_json(const nlohmann::json& j, std::unique_ptr<Model>* out);
+
+// model_word_level.cpp: each word is one token, or unk_token.
+std::unique_ptr<Model> make_word_level(std::vector<std::pair<std::string, int32_t>> vocab,
+                                       std::string unk_token);
+Status word_level_from_json(const nlohmann::json& j, std::unique_ptr<Model>* out);
+
 }  // namespace embtune

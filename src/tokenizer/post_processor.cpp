@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.h"
 #include "tokenizer/json_fields.h"
 
 namespace embtune {
@@ -16,10 +17,51 @@ Status post_processor_from_json(const nlohmann::json& j, std::unique_ptr<PostPro
   ET_RETURN_IF_ERROR(json_read_type(j, "post_processor", &type));
   if (type == "TemplateProcessing") return template_processing_from_json(j, out);
   if (type == "BertProcessing") return bert_processing_from_json(j, out);
+  if (type == "RobertaProcessing") return roberta_processing_from_json(j, out);
+  if (type == "ByteLevel") return byte_level_processing_from_json(j, out);
+  if (type == "Sequence") return sequence_processing_from_json(j, out);
   return make_error(
       "post_processor type \"%s\" is not supported (supported: TemplateProcessing, "
-      "BertProcessing)",
+      "BertProcessing, RobertaProcessing, ByteLevel, Sequence)",
       type.c_str());
+}
+
+namespace {
+
+// Rust's char::is_whitespace (the White_Space property), which HF's trimming uses.
+bool is_white_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
+}
+
+bool is_trimmed_space(char32_t c) { return c == 0x120 || is_white_space(c); }  // 'Ġ' is a space
+
+}  // namespace
+
+void encoding_trim_offsets(Encoding* enc, const Model& model, bool add_prefix_space) {
+  std::vector<char32_t> chars;
+  for (size_t i = 0; i < enc->ids.size(); ++i) {
+    const std::string* token = model.id_to_token(enc->ids[i]);
+    if (token == nullptr) continue;
+    chars.clear();
+    size_t bad_offset = 0;
+    utf8_decode(*token, &chars, &bad_offset);
+    size_t leading = 0, trailing = 0;
+    while (leading < chars.size() && is_trimmed_space(chars[leading])) ++leading;
+    while (trailing < chars.size() && is_trimmed_space(chars[chars.size() - 1 - trailing])) {
+      ++trailing;
+    }
+    auto& [begin, end] = enc->offsets[i];
+    if (leading > 0) {
+      const bool is_first = i == 0 || begin == 0;
+      if (is_first && add_prefix_space && leading == 1) leading = 0;
+      begin = std::min<uint32_t>(begin + static_cast<uint32_t>(leading), end);
+    }
+    if (trailing > 0 && end >= trailing) {
+      end = std::max<uint32_t>(end - static_cast<uint32_t>(trailing), begin);
+    }
+  }
 }
 
 void encoding_wrap(Encoding* enc, bool add_special_tokens, const std::vector<AddedSpecial>& prefix,

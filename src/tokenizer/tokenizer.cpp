@@ -253,6 +253,8 @@ Status load_tokenizer_json(const std::string& path, std::unique_ptr<Tokenizer>* 
     if (st.ok()) st = normalizer_from_json(field("normalizer"), &tok->normalizer);
     if (st.ok()) st = pre_tokenizer_from_json(field("pre_tokenizer"), &tok->pre_tokenizer);
     if (st.ok()) st = post_processor_from_json(field("post_processor"), &tok->post_processor);
+    // Offset trimming (RobertaProcessing, ByteLevel) reads the tokens' text from the model.
+    if (st.ok() && tok->post_processor) tok->post_processor->attach_model(*tok->model);
     if (st.ok()) st = added_tokens_from_json(field("added_tokens"), &added_tokens);
     if (st.ok()) st = truncation_from_json(field("truncation"), &tok->truncation);
     if (!st.ok()) return st.wrap(path);
