@@ -6,6 +6,8 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "tokenizer/normalized_string.h"
@@ -36,8 +38,26 @@ std::unique_ptr<Normalizer> make_bert_normalizer(const BertNormalizerOptions& op
 Status bert_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
 Status lowercase_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
 Status sequence_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
+// "NFD", "NFKD", "NFC" and "NFKC" (normalizer_unicode.cpp); `type` is the tag.
+Status unicode_normalizer_from_json(const nlohmann::json& j, const std::string& type,
+                                    std::unique_ptr<Normalizer>* out);
+// "Strip" and "StripAccents" (normalizer_strip.cpp).
+Status strip_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
+Status strip_accents_normalizer_from_json(const nlohmann::json& j,
+                                          std::unique_ptr<Normalizer>* out);
+Status replace_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
+Status prepend_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
+Status precompiled_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
+Status byte_level_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Normalizer>* out);
 
 // The lowercase step shared by Lowercase and BertNormalizer (Rust char::to_lowercase per char).
 void lowercase_text(NormalizedString* s);
+
+// HF's NormalizedString::transform over the whole string (see NormalizedString::transform for the
+// change codes), including the case that method refuses: characters inserted before any input
+// character take an empty range at the start of the text, as HF's (0, 0) alignment does.
+void transform_with_leading_inserts(NormalizedString* s,
+                                    const std::vector<std::pair<char32_t, int>>& dest,
+                                    size_t initial_removed);
 
 }  // namespace embtune

@@ -1,0 +1,34 @@
+// A compiled Oniguruma regular expression (Ruby syntax, UTF-8), iterated as HF tokenizers'
+// SysRegex (the onig crate's find_iter) does. Not a general regex API: no captures, no replace.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace embtune {
+
+class OnigRegex {
+ public:
+  // Compiles a UTF-8 pattern with Oniguruma's Ruby syntax, as HF tokenizers' onig crate does.
+  // Errors name the pattern.
+  static Status compile(std::string_view pattern, std::unique_ptr<OnigRegex>* out);
+  ~OnigRegex();
+  OnigRegex(const OnigRegex&) = delete;
+  OnigRegex& operator=(const OnigRegex&) = delete;
+
+  // Every non-overlapping match of the pattern in `text` (UTF-8), left to right, as byte ranges
+  // [begin, end); an empty match advances by one character (as HF's find_iter). Thread-safe
+  // (const, concurrent calls allowed).
+  void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>* out) const;
+
+ private:
+  explicit OnigRegex(void* regex) : regex_(regex) {}
+  void* regex_;  // regex_t*, owned; kept opaque so callers need not include oniguruma.h
+};
+
+}  // namespace embtune

@@ -1,0 +1,356 @@
+// Parity of each normalizer type (NFD, NFKD, NFC, NFKC, StripAccents, Strip, Replace, Prepend,
+// Precompiled, ByteLevel, Sequence) with HF tokenizers over tests/data/tokenizer_corpus.txt, and
+// unit tests of OnigRegex. Not a test of the other stages: every tokenizer here pairs the
+// normalizer with BertPreTokenizer and a WordPiece vocabulary of single characters.
+#include <gtest/gtest.h>
+#include <utf8proc.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/utf8.h"
+#include "test_util.h"
+#include "tokenizer/normalizer.h"
+#include "tokenizer/onig_regex.h"
+#include "tokenizer/tokenizer.h"
+
+namespace embtune {
+namespace {
+
+namespace fs = std::filesystem;
+
+// --- OnigRegex -----------------------------------------------------------------------------------
+
+std::vector<std::string> match_texts(const OnigRegex& re, const std::string& text) {
+  std::vector<std::pair<size_t, size_t>> m;
+  re.find_all(text, &m);
+  std::vector<std::string> out;
+  for (const auto& [b, e] : m) out.push_back(text.substr(b, e - b));
+  return out;
+}
+
+std::unique_ptr<OnigRegex> compile_ok(const std::string& pattern) {
+  std::unique_ptr<OnigRegex> re;
+  Status st = OnigRegex::compile(pattern, &re);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return re;
+}
+
+TEST(OnigRegex, EmptyMatchesAdvanceOneCharacterAsTheOnigCrate) {
+  auto re = compile_ok("x*");
+  std::vector<std::pair<size_t, size_t>> m;
+  re->find_all("axb", &m);
+  // (1,1) and (2,2) are skipped: an empty match where the last match ended is not accepted.
+  std::vector<std::pair<size_t, size_t>> expected = {{0, 0}, {1, 2}, {3, 3}};
+  EXPECT_EQ(m, expected);
+  re->find_all("", &m);
+  expected = {{0, 0}};
+  EXPECT_EQ(m, expected);
+  // A multi-byte character is stepped over whole.
+  re->find_all("\u00e9", &m);
+  expected = {{0, 0}, {2, 2}};
+  EXPECT_EQ(m, expected);
+}
+
+TEST(OnigRegex, UnicodeClasses) {
+  auto re = compile_ok("\\p{L}+");
+  EXPECT_EQ(match_texts(*re, "h\u00e9llo w\u00f6rld 123 \u65e5\u672c"),
+            (std::vector<std::string>{"h\u00e9llo", "w\u00f6rld", "\u65e5\u672c"}));
+  auto digits = compile_ok("\\p{N}+");
+  EXPECT_EQ(match_texts(*digits, "a1\u0661\u0662b\u00b3"),
+            (std::vector<std::string>{"1\u0661\u0662", "\u00b3"}));
+}
+
+TEST(OnigRegex, Gpt2PatternOnMixedText) {
+  auto re = compile_ok(
+      "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+  EXPECT_EQ(match_texts(*re, "Hello world's 123  ok!?"),
+            (std::vector<std::string>{"Hello", " world", "'s", " 123", " ", " ok", "!?"}));
+  EXPECT_EQ(match_texts(*re, "H\u00e9llo \u65e5\u672c\u8a9e \u0661\u0662\u0663 I'm  \n"),
+            (std::vector<std::string>{"H\u00e9llo", " \u65e5\u672c\u8a9e", " \u0661\u0662\u0663",
+                                      " I", "'m", "  \n"}));
+}
+
+TEST(OnigRegex, BadPatternErrorNamesThePattern) {
+  std::unique_ptr<OnigRegex> re;
+  Status st = OnigRegex::compile("(ab", &re);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("\"(ab\""), std::string::npos) << st.message();
+  EXPECT_EQ(re, nullptr);
+}
+
+TEST(OnigRegex, ConcurrentSearchesAgree) {
+  auto re = compile_ok(" ?\\p{L}+| ?\\p{N}+|\\s+");
+  const std::string text = "alpha 12 \u03b2\u03b7\u03c4\u03b1  gamma 345 \u0434\u0435\u043b\u044c\u0442\u0430";
+  const std::vector<std::string> expected = match_texts(*re, text);
+  std::vector<std::thread> threads;
+  std::vector<int> same(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 200; ++k) same[t] += match_texts(*re, text) == expected;
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(same[t], 200);
+}
+
+// --- parity --------------------------------------------------------------------------------------
+
+std::string corpus_path() { return test::source_dir() + "/tests/data/tokenizer_corpus.txt"; }
+std::string peer_script() { return test::shared_dir() + "/reference/tokenize_peer.js"; }
+
+// The corpus as tokenize_peer.js reads it (a line starting with '"' is a JSON string).
+std::vector<std::string> read_corpus() {
+  std::string all = test::read_text(corpus_path());
+  std::vector<std::string> texts;
+  size_t pos = 0;
+  while (pos < all.size()) {
+    size_t nl = all.find('\n', pos);
+    if (nl == std::string::npos) nl = all.size();
+    std::string line = all.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (!line.empty() && line[0] == '"') {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.is_string()) line = j.get<std::string>();
+    }
+    texts.push_back(std::move(line));
+  }
+  return texts;
+}
+
+struct PeerEncoding {
+  std::vector<int32_t> ids;
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;
+};
+
+std::vector<PeerEncoding> run_peer(const std::string& tokenizer_json) {
+  test::TempDir tmp;
+  const std::string out = tmp.file("peer.jsonl");
+  test::CommandResult r = test::run_command(
+      test::node_command() + " " + test::sh_quote(peer_script()) + " " +
+      test::sh_quote(tokenizer_json) + " " + test::sh_quote(corpus_path()) + " > " +
+      test::sh_quote(out));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::vector<PeerEncoding> result;
+  std::istringstream lines(test::read_text(out));
+  std::string line;
+  while (std::getline(lines, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    PeerEncoding e;
+    e.ids = j.at("ids").get<std::vector<int32_t>>();
+    for (const auto& o : j.at("offsets"))
+      e.offsets.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
+    result.push_back(std::move(e));
+  }
+  return result;
+}
+
+std::string show(const Tokenizer& tok, const std::vector<int32_t>& ids,
+                 const std::vector<std::pair<uint32_t, uint32_t>>& offsets) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    s += nlohmann::json(tok.id_to_token(ids[i])).dump() + ":" + std::to_string(ids[i]);
+    if (i < offsets.size()) {
+      s += "(" + std::to_string(offsets[i].first) + "," + std::to_string(offsets[i].second) + ")";
+    }
+    s += ' ';
+  }
+  return s;
+}
+
+// Every character of the corpus, with its NFKD pieces, the GPT-2 byte stand-ins and `extra`.
+std::vector<std::string> vocabulary_characters(const std::string& extra) {
+  std::set<char32_t> chars;
+  auto add_text = [&](const std::string& text) {
+    std::vector<char32_t> cps;
+    size_t bad = 0;
+    if (!utf8_decode(text, &cps, &bad)) return;
+    for (char32_t c : cps) {
+      chars.insert(c);
+      utf8proc_int32_t buf[32];
+      int boundclass = 0;
+      utf8proc_ssize_t n = utf8proc_decompose_char(
+          static_cast<utf8proc_int32_t>(c), buf, 32,
+          static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT), &boundclass);
+      for (utf8proc_ssize_t k = 0; k < n && k < 32; ++k) chars.insert(static_cast<char32_t>(buf[k]));
+    }
+  };
+  for (const std::string& line : read_corpus()) add_text(line);
+  add_text(extra);
+  for (char32_t c = 0x21; c < 0x17F; ++c) chars.insert(c);
+  std::vector<std::string> out;
+  for (char32_t c : chars) {
+    if (c == 0 || (c >= 0xD800 && c <= 0xDFFF)) continue;
+    std::string s;
+    utf8_append(c, &s);
+    out.push_back(s);
+  }
+  return out;
+}
+
+// A tokenizer.json with `normalizer`, BertPreTokenizer, a WordPiece vocabulary of single
+// characters (and their ## continuations) and BertProcessing.
+nlohmann::json tokenizer_with(const nlohmann::json& normalizer, const std::string& extra_chars) {
+  nlohmann::json vocab = nlohmann::json::object();
+  int id = 0;
+  for (const char* special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]"}) vocab[special] = id++;
+  for (const std::string& c : vocabulary_characters(extra_chars)) {
+    if (!vocab.contains(c)) vocab[c] = id++;
+    if (!vocab.contains("##" + c)) vocab["##" + c] = id++;
+  }
+  nlohmann::json j = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", nlohmann::json::array()},
+      {"normalizer", normalizer},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor",
+       {{"type", "BertProcessing"},
+        {"sep", nlohmann::json::array({"[SEP]", 3})},
+        {"cls", nlohmann::json::array({"[CLS]", 2})}}},
+      {"decoder", nullptr},
+      {"model",
+       {{"type", "WordPiece"},
+        {"unk_token", "[UNK]"},
+        {"continuing_subword_prefix", "##"},
+        {"max_input_chars_per_word", 10000},
+        {"vocab", vocab}}}};
+  return j;
+}
+
+// Writes the tokenizer, encodes the corpus with ours and the peer; returns the lines equal.
+size_t expect_normalizer_parity(const std::string& name, const nlohmann::json& normalizer,
+                                const std::string& extra_chars = "") {
+  test::TempDir tmp;
+  const std::string path = tmp.file(name + ".json");
+  test::write_text(path, tokenizer_with(normalizer, extra_chars).dump());
+  std::unique_ptr<Tokenizer> tok;
+  Status st = Tokenizer::load(path, &tok);
+  EXPECT_TRUE(st.ok()) << st.message();
+  if (!st.ok()) return 0;
+  const std::vector<std::string> texts = read_corpus();
+  const std::vector<PeerEncoding> peer = run_peer(path);
+  EXPECT_EQ(peer.size(), texts.size());
+  std::vector<Encoding> ours;
+  st = tok->encode_batch(texts, EncodeOptions(), &ours);
+  EXPECT_TRUE(st.ok()) << st.message();
+  if (!st.ok() || peer.size() != texts.size()) return 0;
+  size_t equal = 0;
+  int reported = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (ours[i].ids == peer[i].ids && ours[i].offsets == peer[i].offsets) {
+      ++equal;
+    } else if (reported++ < 3) {
+      ADD_FAILURE() << name << ": line " << (i + 1)
+                    << " differs\n  text: " << nlohmann::json(texts[i]).dump()
+                    << "\n  ours: " << show(*tok, ours[i].ids, ours[i].offsets)
+                    << "\n  peer: " << show(*tok, peer[i].ids, peer[i].offsets);
+    }
+  }
+  EXPECT_EQ(equal, texts.size()) << name;
+  std::printf("[ parity   ] normalizer %s: %zu/%zu lines equal\n", name.c_str(), equal,
+              texts.size());
+  return equal;
+}
+
+nlohmann::json type_only(const char* type) { return {{"type", type}}; }
+
+nlohmann::json sequence(std::initializer_list<nlohmann::json> steps) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const nlohmann::json& step : steps) list.push_back(step);
+  return {{"type", "Sequence"}, {"normalizers", list}};
+}
+
+nlohmann::json replace(const char* kind, const std::string& pattern, const std::string& content) {
+  return {{"type", "Replace"}, {"pattern", {{kind, pattern}}}, {"content", content}};
+}
+
+// The normalizer of a tokenizer.json in shared/data/tokenizers-extra.
+nlohmann::json extra_normalizer(const std::string& model) {
+  const std::string path = test::shared_dir() + "/data/tokenizers-extra/" + model + "/tokenizer.json";
+  return nlohmann::json::parse(test::read_text(path)).at("normalizer");
+}
+
+TEST(NormalizerParity, UnicodeForms) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  for (const char* form : {"NFD", "NFKD", "NFC", "NFKC"}) expect_normalizer_parity(form, type_only(form));
+  expect_normalizer_parity("Lowercase+NFC", sequence({type_only("Lowercase"), type_only("NFC")}));
+  expect_normalizer_parity("NFD+NFC", sequence({type_only("NFD"), type_only("NFC")}));
+}
+
+TEST(NormalizerParity, StripAccents) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_normalizer_parity("StripAccents", type_only("StripAccents"));
+  expect_normalizer_parity("NFKD+StripAccents",
+                           sequence({type_only("NFKD"), type_only("StripAccents")}));
+}
+
+TEST(NormalizerParity, Strip) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_normalizer_parity("Strip", {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}});
+  expect_normalizer_parity("Strip(right)",
+                           {{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
+  // Whitespace that is not at the edges of the raw line, so that stripping has work to do.
+  expect_normalizer_parity(
+      "Prepend+Append-ish+Strip(left)",
+      sequence({{{"type", "Prepend"}, {"prepend", " \u3000 "}},
+                replace("Regex", "\\z", " \t "),
+                {{"type", "Strip"}, {"strip_left", true}, {"strip_right", false}}}));
+  expect_normalizer_parity(
+      "Replace-end+Strip",
+      sequence({replace("Regex", "\\z", " \u00a0 "),
+                {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}}}));
+}
+
+TEST(NormalizerParity, Replace) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_normalizer_parity("Replace(String)", replace("String", "``", "\""));
+  expect_normalizer_parity("Replace(String,meta)", replace("String", ".", "[dot]"));
+  expect_normalizer_parity("Replace(Regex spaces)", replace("Regex", "\\s+", "\u2581"), "\u2581");
+  expect_normalizer_parity("Replace(Regex vowels)", replace("Regex", "[aeiou\u00e9]+", "\u00e4\u00df"));
+  expect_normalizer_parity("Replace(Regex delete)", replace("Regex", "\\p{P}", ""));
+  expect_normalizer_parity("Replace(Regex empty match)", replace("Regex", "x*", "-"));
+  expect_normalizer_parity("Replace(Regex letters)", replace("Regex", "\\p{L}", "ab"));
+}
+
+TEST(NormalizerParity, Prepend) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_normalizer_parity("Prepend", {{"type", "Prepend"}, {"prepend", "\u2581"}}, "\u2581");
+  expect_normalizer_parity("Prepend(long)", {{"type", "Prepend"}, {"prepend", "\u2581ab"}}, "\u2581");
+}
+
+TEST(NormalizerParity, ByteLevel) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_normalizer_parity("ByteLevel", type_only("ByteLevel"));
+}
+
+TEST(NormalizerParity, PrecompiledFromRealFiles) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  // t5-small: the Precompiled normalizer alone.
+  expect_normalizer_parity("t5-small Precompiled", extra_normalizer("google-t5__t5-small"));
+  // paraphrase-albert-small-v2: Replace, NFKD, StripAccents, Lowercase, Precompiled.
+  expect_normalizer_parity("albert Sequence",
+                           extra_normalizer("sentence-transformers__paraphrase-albert-small-v2"));
+}
+
+TEST(NormalizerFactory, UnknownTypeListsSupportedOnes) {
+  std::unique_ptr<Normalizer> n;
+  Status st = normalizer_from_json({{"type", "Nmt"}}, &n);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("\"Nmt\" is not supported"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("Precompiled"), std::string::npos) << st.message();
+  st = normalizer_from_json(replace("Regex", "(", "x"), &n);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Replace normalizer: regex \"(\""), std::string::npos)
+      << st.message();
+  st = normalizer_from_json({{"type", "Precompiled"}, {"precompiled_charsmap", "!!"}}, &n);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("base64"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace embtune

@@ -1,0 +1,342 @@
+// Parity of every pre-tokenizer with Hugging Face tokenizers (shared/reference/tokenize_peer.js):
+// each one, with each option, and the pre_tokenizer objects of real tokenizer.json files, plugged
+// into a WordPiece model of single characters so that every word boundary shows in ids and offsets.
+// Not a test of the models or normalizers: test_tokenizer_parity.cpp covers real WordPiece vocabs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/utf8.h"
+#include "test_util.h"
+#include "tokenizer/tokenizer.h"
+
+namespace embtune {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string corpus_path() { return test::source_dir() + "/tests/data/tokenizer_corpus.txt"; }
+std::string peer_script() { return test::shared_dir() + "/reference/tokenize_peer.js"; }
+
+// The corpus as tokenize_peer.js reads it (as in test_tokenizer_parity.cpp).
+std::vector<std::string> read_corpus(const std::string& path) {
+  std::string all = test::read_text(path);
+  std::vector<std::string> texts;
+  size_t pos = 0;
+  while (pos < all.size()) {
+    size_t nl = all.find('\n', pos);
+    if (nl == std::string::npos) nl = all.size();
+    std::string line = all.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (!line.empty() && line[0] == '"') {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.is_string()) line = j.get<std::string>();
+    }
+    texts.push_back(std::move(line));
+  }
+  return texts;
+}
+
+struct PeerEncoding {
+  std::vector<int32_t> ids;
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;
+};
+
+std::vector<PeerEncoding> run_peer(const std::string& tokenizer_json) {
+  test::TempDir tmp;
+  const std::string out = tmp.file("peer.jsonl");
+  test::CommandResult r = test::run_command(
+      test::node_command() + " " + test::sh_quote(peer_script()) + " " +
+      test::sh_quote(tokenizer_json) + " " + test::sh_quote(corpus_path()) + " > " +
+      test::sh_quote(out));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::vector<PeerEncoding> result;
+  std::istringstream lines(test::read_text(out));
+  std::string line;
+  while (std::getline(lines, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    PeerEncoding e;
+    e.ids = j.at("ids").get<std::vector<int32_t>>();
+    for (const auto& o : j.at("offsets"))
+      e.offsets.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
+    result.push_back(std::move(e));
+  }
+  return result;
+}
+
+std::string show(const Tokenizer& tok, const Encoding& e) {
+  std::string s;
+  for (size_t i = 0; i < e.ids.size(); ++i) {
+    s += nlohmann::json(tok.id_to_token(e.ids[i])).dump() + "(" +
+         std::to_string(e.offsets[i].first) + "," + std::to_string(e.offsets[i].second) + ") ";
+  }
+  return s;
+}
+
+std::string show(const Tokenizer& tok, const PeerEncoding& p) {
+  Encoding e;
+  e.ids = p.ids;
+  e.offsets.assign(p.offsets.begin(), p.offsets.end());
+  return show(tok, e);
+}
+
+// A WordPiece vocab of every character of the corpus, "▁", the 256 byte-level characters of
+// GPT-2, and "##" + each: every word becomes its characters, so the words are the non-## tokens.
+const nlohmann::json& char_vocab() {
+  static const nlohmann::json vocab = [] {
+    std::set<char32_t> chars;
+    for (const std::string& text : read_corpus(corpus_path())) {
+      std::vector<char32_t> cps;
+      size_t bad = 0;
+      if (utf8_decode(text, &cps, &bad)) chars.insert(cps.begin(), cps.end());
+    }
+    chars.insert(U'\u2581');
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      chars.insert(printable ? static_cast<char32_t>(b) : next++);
+    }
+    nlohmann::json v = nlohmann::json::object();
+    for (const char* special : {"[UNK]", "[CLS]", "[SEP]"}) v[special] = v.size();
+    for (char32_t c : chars) {
+      std::string s;
+      utf8_append(c, &s);
+      v[s] = v.size();
+      v["##" + s] = v.size();
+    }
+    return v;
+  }();
+  return vocab;
+}
+
+nlohmann::json char_tokenizer(const nlohmann::json& pre_tokenizer,
+                              const nlohmann::json& normalizer = nullptr, bool bert_processing = false) {
+  nlohmann::json j;
+  j["version"] = "1.0";
+  j["truncation"] = nullptr;
+  j["padding"] = nullptr;
+  j["added_tokens"] = nlohmann::json::array();
+  j["normalizer"] = normalizer;
+  j["pre_tokenizer"] = pre_tokenizer;
+  j["post_processor"] = nullptr;
+  if (bert_processing) {
+    j["post_processor"] = {{"type", "BertProcessing"},
+                           {"sep", {"[SEP]", char_vocab().at("[SEP]")}},
+                           {"cls", {"[CLS]", char_vocab().at("[CLS]")}}};
+  }
+  j["decoder"] = nullptr;
+  j["model"] = {{"type", "WordPiece"},
+                {"unk_token", "[UNK]"},
+                {"continuing_subword_prefix", "##"},
+                {"max_input_chars_per_word", 1000000},
+                {"vocab", char_vocab()}};
+  return j;
+}
+
+// Writes `j`, encodes the corpus with embtune and the peer, and expects every line equal.
+void expect_corpus_parity(const nlohmann::json& j, const std::string& name) {
+  SCOPED_TRACE(name);
+  test::TempDir tmp;
+  const std::string path = tmp.file("tokenizer.json");
+  test::write_text(path, j.dump());
+  std::unique_ptr<Tokenizer> tok;
+  Status st = Tokenizer::load(path, &tok);
+  ASSERT_TRUE(st.ok()) << st.message();
+  const std::vector<std::string> texts = read_corpus(corpus_path());
+  const std::vector<PeerEncoding> peer = run_peer(path);
+  ASSERT_EQ(peer.size(), texts.size());
+  std::vector<Encoding> ours;
+  st = tok->encode_batch(texts, EncodeOptions(), &ours);
+  ASSERT_TRUE(st.ok()) << st.message();
+  size_t equal = 0;
+  bool reported = false;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (ours[i].ids == peer[i].ids &&
+        std::equal(ours[i].offsets.begin(), ours[i].offsets.end(), peer[i].offsets.begin(),
+                   peer[i].offsets.end())) {
+      ++equal;
+    } else if (!reported) {
+      reported = true;
+      ADD_FAILURE() << name << ": line " << (i + 1) << " differs\n  text: "
+                    << nlohmann::json(texts[i]).dump() << "\n  ours: " << show(*tok, ours[i])
+                    << "\n  peer: " << show(*tok, peer[i]);
+    }
+  }
+  EXPECT_EQ(equal, texts.size()) << name;
+  std::printf("[ parity   ] %s: %zu/%zu lines equal\n", name.c_str(), equal, texts.size());
+}
+
+const char* const kBehaviors[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext",
+                                  "Contiguous"};
+
+TEST(PreTokenizerParity, WhitespaceAndWhitespaceSplit) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_corpus_parity(char_tokenizer({{"type", "Whitespace"}}), "Whitespace");
+  expect_corpus_parity(char_tokenizer({{"type", "Whitespace"}}, {{"type", "Lowercase"}}, true),
+                       "Whitespace, Lowercase, BertProcessing");
+  expect_corpus_parity(char_tokenizer({{"type", "WhitespaceSplit"}}), "WhitespaceSplit");
+}
+
+TEST(PreTokenizerParity, PunctuationEachBehavior) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  for (const char* b : kBehaviors) {
+    expect_corpus_parity(char_tokenizer({{"type", "Punctuation"}, {"behavior", b}}),
+                         std::string("Punctuation ") + b);
+  }
+}
+
+TEST(PreTokenizerParity, Digits) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  for (bool individual : {false, true}) {
+    expect_corpus_parity(char_tokenizer({{"type", "Digits"}, {"individual_digits", individual}}),
+                         individual ? "Digits individual" : "Digits");
+  }
+}
+
+TEST(PreTokenizerParity, MetaspaceEachPrependScheme) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  for (const char* scheme : {"always", "first", "never"}) {
+    for (bool split : {true, false}) {
+      expect_corpus_parity(char_tokenizer({{"type", "Metaspace"},
+                                           {"replacement", "\u2581"},
+                                           {"prepend_scheme", scheme},
+                                           {"split", split}}),
+                           std::string("Metaspace ") + scheme + (split ? " split" : ""));
+    }
+  }
+  // Older files: add_prefix_space true alone means "always"; false needs "never" (HF refuses
+  // false with any other scheme, the default "always" included, and so must we).
+  expect_corpus_parity(char_tokenizer({{"type", "Metaspace"},
+                                       {"replacement", "\u2581"},
+                                       {"add_prefix_space", true}}),
+                       "Metaspace legacy add_prefix_space true");
+  expect_corpus_parity(char_tokenizer({{"type", "Metaspace"},
+                                       {"replacement", "\u2581"},
+                                       {"add_prefix_space", false},
+                                       {"prepend_scheme", "never"}}),
+                       "Metaspace legacy add_prefix_space false, never");
+  test::TempDir tmp;
+  const std::string path = tmp.file("tokenizer.json");
+  test::write_text(path, char_tokenizer({{"type", "Metaspace"},
+                                         {"replacement", "\u2581"},
+                                         {"add_prefix_space", false}})
+                             .dump());
+  std::unique_ptr<Tokenizer> tok;
+  Status st = Tokenizer::load(path, &tok);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("add_prefix_space"), std::string::npos) << st.message();
+}
+
+TEST(PreTokenizerParity, ByteLevelWithAndWithoutRegexAndPrefixSpace) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  for (bool use_regex : {true, false}) {
+    for (bool prefix : {true, false}) {
+      expect_corpus_parity(char_tokenizer({{"type", "ByteLevel"},
+                                           {"add_prefix_space", prefix},
+                                           {"trim_offsets", true},
+                                           {"use_regex", use_regex}}),
+                           std::string("ByteLevel") + (use_regex ? " regex" : "") +
+                               (prefix ? " prefix" : ""));
+    }
+  }
+}
+
+TEST(PreTokenizerParity, SplitEachBehaviorStringAndRegex) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  for (const char* b : kBehaviors) {
+    for (bool invert : {false, true}) {
+      expect_corpus_parity(char_tokenizer({{"type", "Split"},
+                                           {"pattern", {{"Regex", "\\s+|\\p{N}+|[,.]"}}},
+                                           {"behavior", b},
+                                           {"invert", invert}}),
+                           std::string("Split regex ") + b + (invert ? " invert" : ""));
+    }
+    expect_corpus_parity(char_tokenizer({{"type", "Split"},
+                                         {"pattern", {{"String", " "}}},
+                                         {"behavior", b},
+                                         {"invert", false}}),
+                         std::string("Split string ") + b);
+  }
+}
+
+TEST(PreTokenizerParity, CharDelimiterSplitAndSequence) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  expect_corpus_parity(char_tokenizer({{"type", "CharDelimiterSplit"}, {"delimiter", " "}}),
+                       "CharDelimiterSplit space");
+  expect_corpus_parity(char_tokenizer({{"type", "CharDelimiterSplit"}, {"delimiter", "e"}}),
+                       "CharDelimiterSplit e");
+  expect_corpus_parity(
+      char_tokenizer({{"type", "Sequence"},
+                      {"pretokenizers",
+                       {{{"type", "WhitespaceSplit"}},
+                        {{"type", "Digits"}, {"individual_digits", true}},
+                        {{"type", "Punctuation"}, {"behavior", "Contiguous"}}}}}),
+      "Sequence WhitespaceSplit Digits Punctuation");
+}
+
+// The pre_tokenizer objects of real tokenizer.json files (RoBERTa, GPT-2, T5, Mistral, Falcon...).
+TEST(PreTokenizerParity, RealTokenizerFilesPreTokenizers) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(test::shared_dir() + "/data/tokenizers-extra")) {
+    if (fs::exists(e.path() / "tokenizer.json")) files.push_back((e.path() / "tokenizer.json").string());
+  }
+  std::sort(files.begin(), files.end());
+  int tested = 0;
+  for (const std::string& file : files) {
+    nlohmann::json j = nlohmann::json::parse(test::read_text(file), nullptr, false);
+    if (j.is_discarded() || !j.contains("pre_tokenizer") || j["pre_tokenizer"].is_null()) continue;
+    expect_corpus_parity(char_tokenizer(j["pre_tokenizer"]),
+                         fs::path(file).parent_path().filename().string());
+    ++tested;
+  }
+  EXPECT_GE(tested, 6);
+}
+
+TEST(PreTokenizerErrors, UnknownTypeNamesSupportedOnesAndBadPatternIsNamed) {
+  test::TempDir tmp;
+  const std::string path = tmp.file("tokenizer.json");
+  std::unique_ptr<Tokenizer> tok;
+  test::write_text(path, char_tokenizer({{"type", "NoSuchPreTokenizer"}}).dump());
+  Status st = Tokenizer::load(path, &tok);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("pre_tokenizer type \"NoSuchPreTokenizer\" is not supported"),
+            std::string::npos)
+      << st.message();
+  for (const char* name : {"Whitespace", "Metaspace", "ByteLevel", "Split", "Sequence"}) {
+    EXPECT_NE(st.message().find(name), std::string::npos) << st.message();
+  }
+
+  test::write_text(path, char_tokenizer({{"type", "Split"},
+                                         {"pattern", {{"Regex", "(unclosed"}}},
+                                         {"behavior", "Isolated"},
+                                         {"invert", false}})
+                             .dump());
+  st = Tokenizer::load(path, &tok);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("(unclosed"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(path), std::string::npos) << st.message();
+
+  test::write_text(path, char_tokenizer({{"type", "Split"},
+                                         {"pattern", {{"String", " "}}},
+                                         {"behavior", "Sideways"}})
+                             .dump());
+  st = Tokenizer::load(path, &tok);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Sideways"), std::string::npos) << st.message();
+
+  test::write_text(
+      path, char_tokenizer({{"type", "Sequence"},
+                            {"pretokenizers", {{{"type", "Whitespace"}}, {{"type", "Nope"}}}}})
+                .dump());
+  st = Tokenizer::load(path, &tok);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("pretokenizers[1]"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace embtune
