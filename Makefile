@@ -26,6 +26,7 @@ bench: build
 	bash bench/run_train_bench.sh $(BUILD_DIR)
 	bash bench/run_eval_bench.sh $(BUILD_DIR)
 	bash bench/run_mine_bench.sh $(BUILD_DIR)
+	bash bench/run_tokenizer_bench.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,6 +1,8 @@
 // `embtune bench embed` and `bench train`: inference and training throughput on synthetic ids, with
 // the flags and length distributions of the PyTorch reference (`torch_bert.py bench-embed`, `bench`);
-// `bench eval`: embedding a synthetic corpus and queries, then exact top-k search over it.
+// `bench eval`: embedding a synthetic corpus and queries, then exact top-k search over it;
+// `bench tokenize`: encoding throughput of a tokenizer on the lines of a file, as
+// bench/tokenizer_bench_peer.js measures Hugging Face tokenizers.
 // Not a test: it asserts nothing, it measures and prints one JSON line last.
 #include <omp.h>
 #include <sys/resource.h>
@@ -8,15 +10,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/commands.h"
+#include "core/file.h"
 #include "eval/dense_search.h"
 #include "model/bert.h"
 #include "model/sentence_head.h"
 #include "ops/matmul.h"
 #include "ops/pooling.h"
+#include "tokenizer/tokenizer.h"
 #include "train/adamw.h"
 #include "train/objective.h"
 #include "train/train_step.h"
@@ -51,6 +57,13 @@ struct BenchEvalArgs {
   int64_t k = 100, batch = 64;
   uint64_t seed = 0;
   bool search_only = false, json = false;
+};
+
+// The flags of bench/tokenizer_bench_peer.js, so that both sides time the same work.
+struct BenchTokenizeArgs {
+  std::string tokenizer, input;
+  int64_t repeat = 3, batch = 256;
+  bool no_special = false, json = false;
 };
 
 // --precision: fp32, or bf16 where the CPU has it natively.
@@ -371,6 +384,145 @@ int run_bench_eval(const BenchEvalArgs& a) {
   return 0;
 }
 
+// The lines of `path` as tokenize_peer.js and tokenizer_bench_peer.js read them: split on '\n'
+// (a '\r' stays part of its line), the empty piece after a final newline dropped, and a line
+// that starts with '"' and parses as a JSON string replaced by that string.
+Status read_bench_lines(const std::string& path, std::vector<std::string>* out) {
+  std::string data;
+  ET_RETURN_IF_ERROR(read_file(path, &data));
+  out->clear();
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t nl = data.find('\n', pos);
+    const size_t end = nl == std::string::npos ? data.size() : nl;
+    std::string line = data.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line[0] == '"') {
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_string()) line = j.get<std::string>();
+    }
+    out->push_back(std::move(line));
+  }
+  return Status::ok_status();
+}
+
+// Word-wise FNV-1a over each text's token count, then its ids; tokenizer_bench_peer.js computes
+// the same, so equal hashes say both sides produced the same ids, not only as many.
+uint32_t ids_hash_update(uint32_t h, const Encoding& e) {
+  h = (h ^ static_cast<uint32_t>(e.ids.size())) * 16777619u;
+  for (int32_t id : e.ids) h = (h ^ static_cast<uint32_t>(id)) * 16777619u;
+  return h;
+}
+
+// CPU seconds of every thread of the process: on a busy machine the wall clock also counts the
+// time other processes held the cores, this does not.
+double cpu_now_s() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+// Rates of `repeat` passes over texts that hold `bytes` of UTF-8 and give `tokens` per pass.
+nlohmann::json tokenize_rates_json(double seconds, double cpu_seconds, int64_t repeat, size_t texts, int64_t bytes,
+                                   int64_t tokens) {
+  const double r = static_cast<double>(repeat);
+  return {{"seconds", seconds},
+          {"cpu_seconds", cpu_seconds},
+          {"mb_per_s", r * bytes / seconds / 1e6},
+          {"texts_per_s", r * texts / seconds},
+          {"tokens_per_s", r * tokens / seconds}};
+}
+
+// One untimed pass (which also hashes the ids), then `repeat` timed passes of encode_batch over
+// batches of `batch` lines; at one thread also `repeat` passes of encode, one text at a time.
+// No truncation and no padding, as the peer sets them.
+int run_bench_tokenize(const BenchTokenizeArgs& a) {
+  std::unique_ptr<Tokenizer> tok;
+  std::vector<std::string> texts;
+  Status s = Tokenizer::load(a.tokenizer, &tok);
+  if (s.ok()) s = read_bench_lines(a.input, &texts);
+  if (s.ok() && texts.empty()) s = make_error("%s: no lines to tokenize", a.input.c_str());
+  if (!s.ok()) return report_error("bench tokenize", s);
+  EncodeOptions eo;
+  eo.add_special_tokens = !a.no_special;
+  eo.max_length = 0;
+
+  // Batches are copied out before the clock starts: encode_batch takes a vector of strings.
+  std::vector<std::vector<std::string>> batches;
+  std::vector<size_t> batch_first;  // index of each batch's first text, for error messages
+  int64_t bytes = 0;
+  for (size_t i = 0; i < texts.size(); i += a.batch) {
+    const size_t end = std::min(texts.size(), i + static_cast<size_t>(a.batch));
+    batches.emplace_back(texts.begin() + i, texts.begin() + end);
+    batch_first.push_back(i);
+  }
+  for (const std::string& t : texts) bytes += static_cast<int64_t>(t.size());
+
+  std::vector<Encoding> enc;
+  auto batch_pass = [&](int64_t* tokens, uint32_t* hash) -> Status {
+    for (size_t b = 0; b < batches.size(); b++) {
+      Status st = tok->encode_batch(batches[b], eo, &enc);
+      if (!st.ok())
+        return st.wrap(a.input + ": batch from line " + std::to_string(batch_first[b] + 1));
+      for (const Encoding& e : enc) {
+        *tokens += static_cast<int64_t>(e.ids.size());
+        if (hash) *hash = ids_hash_update(*hash, e);
+      }
+    }
+    return Status::ok_status();
+  };
+  auto encode_pass = [&](int64_t* tokens) -> Status {
+    for (size_t i = 0; i < texts.size(); i++) {
+      Encoding e;  // a fresh one per text, as a caller of encode would have
+      Status st = tok->encode(texts[i], eo, &e);
+      if (!st.ok()) return st.wrap(a.input + ": line " + std::to_string(i + 1));
+      *tokens += static_cast<int64_t>(e.ids.size());
+    }
+    return Status::ok_status();
+  };
+
+  int64_t tokens = 0;  // per pass
+  uint32_t hash = 2166136261u;
+  s = batch_pass(&tokens, &hash);
+  if (!s.ok()) return report_error("bench tokenize", s);
+
+  const int threads = omp_get_max_threads();
+  nlohmann::json encode_json;
+  if (threads == 1) {
+    int64_t t = 0;
+    const double t0 = now_s(), c0 = cpu_now_s();
+    for (int64_t r = 0; r < a.repeat && s.ok(); r++) s = encode_pass(&t);
+    const double dt = now_s() - t0, dc = cpu_now_s() - c0;
+    if (!s.ok()) return report_error("bench tokenize", s);
+    encode_json = tokenize_rates_json(dt, dc, a.repeat, texts.size(), bytes, tokens);
+    encode_json["tokens"] = t / a.repeat;
+  }
+  int64_t t = 0;
+  const double t0 = now_s(), c0 = cpu_now_s();
+  for (int64_t r = 0; r < a.repeat && s.ok(); r++) s = batch_pass(&t, nullptr);
+  const double dt = now_s() - t0, dc = cpu_now_s() - c0;
+  if (!s.ok()) return report_error("bench tokenize", s);
+
+  nlohmann::json j = {{"tokenizer", a.tokenizer}, {"input", a.input},
+                      {"texts", texts.size()},    {"bytes", bytes},
+                      {"tokens", tokens},         {"ids_hash", hash},
+                      {"threads", threads},       {"repeat", a.repeat},
+                      {"batch", a.batch},         {"special", !a.no_special},
+                      {"mode", "encode_batch"}};
+  j.update(tokenize_rates_json(dt, dc, a.repeat, texts.size(), bytes, tokens));
+  if (t != tokens * a.repeat) j["tokens_mismatch"] = t / a.repeat;  // passes must agree
+  if (!encode_json.is_null()) j["encode"] = encode_json;
+  if (!a.json) {
+    std::fprintf(stderr, "bench tokenize: %zu texts, %.2f MB, %lld tokens a pass; %d thread%s\n", texts.size(),
+                 bytes / 1e6, (long long)tokens, threads, threads == 1 ? "" : "s");
+    if (!encode_json.is_null())
+      std::fprintf(stderr, "bench tokenize: encode       %.2f MB/s, %.0f texts/s, %.0f tokens/s\n",
+                   encode_json["mb_per_s"].get<double>(), encode_json["texts_per_s"].get<double>(),
+                   encode_json["tokens_per_s"].get<double>());
+    std::fprintf(stderr, "bench tokenize: encode_batch %.2f MB/s, %.0f texts/s, %.0f tokens/s (batches of %lld)\n",
+                 j["mb_per_s"].get<double>(), j["texts_per_s"].get<double>(), j["tokens_per_s"].get<double>(),
+                 (long long)a.batch);
+  }
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, const GlobalOptions&) {
@@ -420,6 +572,18 @@ void add_bench_command(CLI::App& app, const GlobalOptions&) {
   sub->add_flag("--search-only", e->search_only, "Random embeddings instead of the model: time the search alone");
   sub->add_flag("--json", e->json, "Print only the JSON line");
   on_parsed(sub, [e]() { return run_bench_eval(*e); });
+
+  auto k = std::make_shared<BenchTokenizeArgs>();
+  sub = bench->add_subcommand("tokenize", "Encoding throughput of a tokenizer on the lines of a file (threads: --threads)");
+  sub->add_option("--tokenizer", k->tokenizer, "tokenizer.json, vocab.txt, or a model directory")->required();
+  sub->add_option("--input", k->input, "Text file, one text per line (a line holding a JSON string is decoded)")
+      ->required();
+  sub->add_option("--repeat", k->repeat, "Timed passes over the file (after one warm-up pass)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--batch", k->batch, "Lines per encode_batch call")->check(CLI::PositiveNumber);
+  sub->add_flag("--no-special", k->no_special, "Leave out the special tokens the post-processor adds");
+  sub->add_flag("--json", k->json, "Print only the JSON line");
+  on_parsed(sub, [k]() { return run_bench_tokenize(*k); });
 }
 
 }  // namespace embtune::cli
