@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "test_util.h"
+#include "tokenizer_peer.h"
 #include "tokenizer/model.h"
 #include "tokenizer/post_processor.h"
 #include "tokenizer/tokenizer.h"
@@ -19,25 +20,11 @@ namespace {
 namespace fs = std::filesystem;
 using Offsets = std::vector<std::pair<uint32_t, uint32_t>>;
 
-std::string corpus_path() { return test::source_dir() + "/tests/data/tokenizer_corpus.txt"; }
 std::string extra_json(const std::string& name) {
   return test::shared_dir() + "/data/tokenizers-extra/" + name + "/tokenizer.json";
 }
 
-// The corpus as tokenize_peer.js reads it (a line starting with '"' is a JSON string).
-std::vector<std::string> read_corpus() {
-  std::vector<std::string> texts;
-  std::istringstream lines(test::read_text(corpus_path()));
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (!line.empty() && line[0] == '"') {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.is_string()) line = j.get<std::string>();
-    }
-    texts.push_back(std::move(line));
-  }
-  return texts;
-}
+std::vector<std::string> read_corpus() { return test::read_tokenizer_corpus(); }
 
 // A tokenizer.json isolating the model and post-processor stages.
 nlohmann::json isolated(const nlohmann::json& model, const nlohmann::json& post_processor) {
@@ -78,50 +65,10 @@ std::string load_error(const nlohmann::json& model) {
   return st.message();
 }
 
-// tokenize_peer.js over the corpus: one (ids, offsets) per line.
-std::vector<std::pair<std::vector<int32_t>, Offsets>> run_peer(const std::string& json) {
-  test::TempDir tmp;
-  const std::string out = tmp.file("peer.jsonl");
-  test::CommandResult r = test::run_command(
-      test::node_command() + " " +
-      test::sh_quote(test::shared_dir() + "/reference/tokenize_peer.js") + " " +
-      test::sh_quote(json) + " " + test::sh_quote(corpus_path()) + " > " + test::sh_quote(out));
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  std::vector<std::pair<std::vector<int32_t>, Offsets>> result;
-  std::istringstream lines(test::read_text(out));
-  std::string line;
-  while (std::getline(lines, line)) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    Offsets offsets;
-    for (const auto& o : j.at("offsets")) offsets.emplace_back(o[0], o[1]);
-    result.emplace_back(j.at("ids").get<std::vector<int32_t>>(), std::move(offsets));
-  }
-  return result;
-}
-
-// Compares `ours` (one encoding per corpus line) with the peer on `json`; reports the first
-// difference and prints the count of equal lines.
-void expect_parity(const std::vector<Encoding>& ours, const std::string& json,
+// Compares `ours` (one encoding per corpus line, from `tok`) with the peer on `json`.
+void expect_parity(const Tokenizer& tok, const std::vector<Encoding>& ours, const std::string& json,
                    const std::string& label) {
-  const std::vector<std::string> texts = read_corpus();
-  const auto peer = run_peer(json);
-  ASSERT_EQ(peer.size(), texts.size());
-  ASSERT_EQ(ours.size(), texts.size());
-  size_t equal = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    if (ours[i].ids == peer[i].first && ours[i].offsets == peer[i].second) {
-      ++equal;
-    } else if (equal == i) {  // the first difference
-      ADD_FAILURE() << label << ": line " << (i + 1)
-                    << " differs: " << nlohmann::json(texts[i]).dump()
-                    << "\n  ours: " << nlohmann::json(ours[i].ids).dump() << " "
-                    << nlohmann::json(ours[i].offsets).dump()
-                    << "\n  peer: " << nlohmann::json(peer[i].first).dump() << " "
-                    << nlohmann::json(peer[i].second).dump();
-    }
-  }
-  EXPECT_EQ(equal, texts.size()) << label;
-  std::printf("[ parity   ] %s: %zu/%zu lines equal\n", label.c_str(), equal, texts.size());
+  test::expect_peer_parity(tok, read_corpus(), ours, test::run_tokenizer_peer(json), label);
 }
 
 // The model of a real tokenizer.json, with no normalizer, the BertPreTokenizer and no
@@ -137,7 +84,7 @@ void expect_model_parity(const std::string& name, const nlohmann::json& post_pro
   std::vector<Encoding> ours;
   EncodeOptions opt;
   ASSERT_TRUE(tok->encode_batch(read_corpus(), opt, &ours).ok());
-  expect_parity(ours, write_json(isolated(model, nullptr), dir, "peer.json"), name);
+  expect_parity(*tok, ours, write_json(isolated(model, nullptr), dir, "peer.json"), name);
 }
 
 nlohmann::json small_bpe() {
@@ -249,7 +196,7 @@ void expect_post_processor_parity(const nlohmann::json& post_processor, const st
   std::vector<Encoding> ours;
   ASSERT_TRUE(tok->encode_batch(read_corpus(), raw, &ours).ok());
   for (Encoding& e : ours) pp->process(&e, true);
-  expect_parity(ours, write_json(isolated(model, post_processor), dir, "peer.json"), label);
+  expect_parity(*tok, ours, write_json(isolated(model, post_processor), dir, "peer.json"), label);
 }
 
 TEST(TokenizerModelsParity, RobertaProcessingTrimsOffsets) {

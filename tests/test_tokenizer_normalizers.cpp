@@ -13,8 +13,10 @@
 
 #include "core/utf8.h"
 #include "test_util.h"
+#include "tokenizer_peer.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/onig_regex.h"
+#include "tokenizer/regex_tables.h"
 #include "tokenizer/tokenizer.h"
 
 namespace embtune {
@@ -82,6 +84,69 @@ TEST(OnigRegex, BadPatternErrorNamesThePattern) {
   EXPECT_EQ(re, nullptr);
 }
 
+TEST(OnigRegex, PropertyEscapesAreSpelledAsHfRanges) {
+  // Outside a bracket expression an escape becomes one; inside, a positive class is spliced in
+  // and a negated one nested; escaped backslashes, other escapes and unknown names stay.
+  EXPECT_EQ(with_hf_unicode_classes("\\p{Zl}+"), "[\\x{2028}]+");
+  EXPECT_EQ(with_hf_unicode_classes("\\P{Zp}"), "[^\\x{2029}]");
+  EXPECT_EQ(with_hf_unicode_classes("\\p{^Zp}"), "[^\\x{2029}]");
+  EXPECT_EQ(with_hf_unicode_classes("\\P{^Zp}"), "[\\x{2029}]");
+  EXPECT_EQ(with_hf_unicode_classes("[a\\p{Zl}b]"), "[a\\x{2028}b]");
+  EXPECT_EQ(with_hf_unicode_classes("[^a\\p{Zl}]"), "[^a\\x{2028}]");
+  EXPECT_EQ(with_hf_unicode_classes("[a\\P{Zl}]"), "[a[^\\x{2028}]]");
+  EXPECT_EQ(with_hf_unicode_classes("\\p{Line_Separator}\\p{line separator}"),
+            "[\\x{2028}][\\x{2028}]");
+  EXPECT_EQ(with_hf_unicode_classes("\\\\p{Zl}"), "\\\\p{Zl}");
+  EXPECT_EQ(with_hf_unicode_classes("\\p{Emoji}\\x{41}\\b"), "\\p{Emoji}\\x{41}\\b");
+  EXPECT_EQ(with_hf_unicode_classes("[]\\p{Zl}]"), "[]\\x{2028}]");
+  EXPECT_EQ(with_hf_unicode_classes("\\p{Zl"), "\\p{Zl");
+  // \s and \S, \w and \W, \d and \D all become ranges (upper case negated).
+  EXPECT_EQ(with_hf_unicode_classes("\\s").rfind("[\\x{9}-\\x{D}\\x{20}", 0), 0u);
+  EXPECT_EQ(with_hf_unicode_classes("\\S").rfind("[^\\x{9}-\\x{D}\\x{20}", 0), 0u);
+  EXPECT_EQ(with_hf_unicode_classes("\\d").rfind("[\\x{30}-\\x{39}\\x{660}-\\x{669}", 0), 0u);
+}
+
+// Every table, spelled into a pattern and run by libonig over all code points, matches exactly
+// the table's code points: the rewriting makes Debian's libonig see HF's Unicode.
+TEST(OnigRegex, EveryPropertyTableMatchesExactlyItsCodePoints) {
+  std::string all;
+  std::vector<char32_t> cps;
+  for (char32_t c = 1; c <= 0x10FFFF; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;
+    utf8_append(c, &all);
+    cps.push_back(c);
+  }
+  std::vector<size_t> byte_of(cps.size() + 1, 0);
+  for (size_t i = 0, b = 0; i < cps.size(); ++i) {
+    byte_of[i] = b;
+    b += cps[i] < 0x80 ? 1 : cps[i] < 0x800 ? 2 : cps[i] < 0x10000 ? 3 : 4;
+    byte_of[i + 1] = b;
+  }
+  int tables = 0;
+  for (const RegexClassTable& t : hf_regex_classes_table()) {
+    const std::string name = t.name;
+    const std::string pattern = name[0] == '\\' ? name : "\\p{" + name + "}";
+    auto re = compile_ok(pattern);
+    ASSERT_NE(re, nullptr) << pattern;
+    std::vector<std::pair<size_t, size_t>> m;
+    re->find_all(all, &m);
+    std::vector<char32_t> matched;
+    size_t i = 0;
+    for (const auto& [b, e] : m) {
+      while (byte_of[i] < b) ++i;
+      ASSERT_EQ(byte_of[i + 1], e) << pattern << " matched more than one character";
+      matched.push_back(cps[i]);
+    }
+    std::vector<char32_t> expected;
+    for (const CodepointRange& r : t.ranges) {
+      for (char32_t c = std::max<char32_t>(r.first, 1); c <= r.last; ++c) expected.push_back(c);
+    }
+    EXPECT_EQ(matched, expected) << pattern;
+    ++tables;
+  }
+  EXPECT_GE(tables, 40);
+}
+
 TEST(OnigRegex, ConcurrentSearchesAgree) {
   auto re = compile_ok(" ?\\p{L}+| ?\\p{N}+|\\s+");
   const std::string text = "alpha 12 \u03b2\u03b7\u03c4\u03b1  gamma 345 \u0434\u0435\u043b\u044c\u0442\u0430";
@@ -99,67 +164,7 @@ TEST(OnigRegex, ConcurrentSearchesAgree) {
 
 // --- parity --------------------------------------------------------------------------------------
 
-std::string corpus_path() { return test::source_dir() + "/tests/data/tokenizer_corpus.txt"; }
-std::string peer_script() { return test::shared_dir() + "/reference/tokenize_peer.js"; }
-
-// The corpus as tokenize_peer.js reads it (a line starting with '"' is a JSON string).
-std::vector<std::string> read_corpus() {
-  std::string all = test::read_text(corpus_path());
-  std::vector<std::string> texts;
-  size_t pos = 0;
-  while (pos < all.size()) {
-    size_t nl = all.find('\n', pos);
-    if (nl == std::string::npos) nl = all.size();
-    std::string line = all.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (!line.empty() && line[0] == '"') {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.is_string()) line = j.get<std::string>();
-    }
-    texts.push_back(std::move(line));
-  }
-  return texts;
-}
-
-struct PeerEncoding {
-  std::vector<int32_t> ids;
-  std::vector<std::pair<uint32_t, uint32_t>> offsets;
-};
-
-std::vector<PeerEncoding> run_peer(const std::string& tokenizer_json) {
-  test::TempDir tmp;
-  const std::string out = tmp.file("peer.jsonl");
-  test::CommandResult r = test::run_command(
-      test::node_command() + " " + test::sh_quote(peer_script()) + " " +
-      test::sh_quote(tokenizer_json) + " " + test::sh_quote(corpus_path()) + " > " +
-      test::sh_quote(out));
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  std::vector<PeerEncoding> result;
-  std::istringstream lines(test::read_text(out));
-  std::string line;
-  while (std::getline(lines, line)) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    PeerEncoding e;
-    e.ids = j.at("ids").get<std::vector<int32_t>>();
-    for (const auto& o : j.at("offsets"))
-      e.offsets.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
-    result.push_back(std::move(e));
-  }
-  return result;
-}
-
-std::string show(const Tokenizer& tok, const std::vector<int32_t>& ids,
-                 const std::vector<std::pair<uint32_t, uint32_t>>& offsets) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    s += nlohmann::json(tok.id_to_token(ids[i])).dump() + ":" + std::to_string(ids[i]);
-    if (i < offsets.size()) {
-      s += "(" + std::to_string(offsets[i].first) + "," + std::to_string(offsets[i].second) + ")";
-    }
-    s += ' ';
-  }
-  return s;
-}
+std::vector<std::string> read_corpus() { return test::read_tokenizer_corpus(); }
 
 // Every character of the corpus, with its NFKD pieces, the GPT-2 byte stand-ins and `extra`.
 std::vector<std::string> vocabulary_characters(const std::string& extra) {
@@ -217,7 +222,7 @@ nlohmann::json tokenizer_with(const nlohmann::json& normalizer, const std::strin
        {{"type", "WordPiece"},
         {"unk_token", "[UNK]"},
         {"continuing_subword_prefix", "##"},
-        {"max_input_chars_per_word", 10000},
+        {"max_input_chars_per_word", 2000},
         {"vocab", vocab}}}};
   return j;
 }
@@ -228,33 +233,7 @@ size_t expect_normalizer_parity(const std::string& name, const nlohmann::json& n
   test::TempDir tmp;
   const std::string path = tmp.file(name + ".json");
   test::write_text(path, tokenizer_with(normalizer, extra_chars).dump());
-  std::unique_ptr<Tokenizer> tok;
-  Status st = Tokenizer::load(path, &tok);
-  EXPECT_TRUE(st.ok()) << st.message();
-  if (!st.ok()) return 0;
-  const std::vector<std::string> texts = read_corpus();
-  const std::vector<PeerEncoding> peer = run_peer(path);
-  EXPECT_EQ(peer.size(), texts.size());
-  std::vector<Encoding> ours;
-  st = tok->encode_batch(texts, EncodeOptions(), &ours);
-  EXPECT_TRUE(st.ok()) << st.message();
-  if (!st.ok() || peer.size() != texts.size()) return 0;
-  size_t equal = 0;
-  int reported = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    if (ours[i].ids == peer[i].ids && ours[i].offsets == peer[i].offsets) {
-      ++equal;
-    } else if (reported++ < 3) {
-      ADD_FAILURE() << name << ": line " << (i + 1)
-                    << " differs\n  text: " << nlohmann::json(texts[i]).dump()
-                    << "\n  ours: " << show(*tok, ours[i].ids, ours[i].offsets)
-                    << "\n  peer: " << show(*tok, peer[i].ids, peer[i].offsets);
-    }
-  }
-  EXPECT_EQ(equal, texts.size()) << name;
-  std::printf("[ parity   ] normalizer %s: %zu/%zu lines equal\n", name.c_str(), equal,
-              texts.size());
-  return equal;
+  return test::expect_corpus_parity_with_peer(path, EncodeOptions(), "", "normalizer " + name);
 }
 
 nlohmann::json type_only(const char* type) { return {{"type", type}}; }

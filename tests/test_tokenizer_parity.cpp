@@ -10,7 +10,10 @@
 #include <sstream>
 
 #include "test_util.h"
+#include "tokenizer_peer.h"
 #include "tokenizer/normalized_string.h"
+#include "tokenizer/normalizer.h"
+#include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -19,73 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string corpus_path() { return test::source_dir() + "/tests/data/tokenizer_corpus.txt"; }
-std::string peer_script() { return test::shared_dir() + "/reference/tokenize_peer.js"; }
-// The corpus as tokenize_peer.js reads it: one text per line, a line starting with '"' decoded
-// as a JSON string when it is one.
-std::vector<std::string> read_corpus(const std::string& path) {
-  std::string all = test::read_text(path);
-  std::vector<std::string> texts;
-  size_t pos = 0;
-  while (pos < all.size()) {
-    size_t nl = all.find('\n', pos);
-    if (nl == std::string::npos) nl = all.size();
-    std::string line = all.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (!line.empty() && line[0] == '"') {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.is_string()) line = j.get<std::string>();
-    }
-    texts.push_back(std::move(line));
-  }
-  return texts;
-}
-
-struct PeerEncoding {
-  std::vector<int32_t> ids;
-  std::vector<std::pair<uint32_t, uint32_t>> offsets;
-};
-
-// Runs tokenize_peer.js; `args` are its extra flags.
-std::vector<PeerEncoding> run_peer(const std::string& tokenizer_json, const std::string& texts_file,
-                                   const std::string& args) {
-  test::TempDir tmp;
-  const std::string out = tmp.file("peer.jsonl");
-  test::CommandResult r = test::run_command(
-      test::node_command() + " " + test::sh_quote(peer_script()) + " " + test::sh_quote(tokenizer_json) +
-      " " + test::sh_quote(texts_file) + " " + args + " > " + test::sh_quote(out));
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  std::vector<PeerEncoding> result;
-  std::istringstream lines(test::read_text(out));
-  std::string line;
-  while (std::getline(lines, line)) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    PeerEncoding e;
-    e.ids = j.at("ids").get<std::vector<int32_t>>();
-    for (const auto& o : j.at("offsets"))
-      e.offsets.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
-    result.push_back(std::move(e));
-  }
-  return result;
-}
-
+std::string corpus_path() { return test::tokenizer_corpus_path(); }
+std::vector<std::string> read_corpus(const std::string& path) { return test::read_tokenizer_corpus(path); }
 std::string show(const Tokenizer& tok, const std::vector<int32_t>& ids,
                  const std::vector<std::pair<uint32_t, uint32_t>>& offsets) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    s += nlohmann::json(tok.id_to_token(ids[i])).dump();
-    s += ':';
-    s += std::to_string(ids[i]);
-    if (i < offsets.size()) {
-      s += '(';
-      s += std::to_string(offsets[i].first);
-      s += ',';
-      s += std::to_string(offsets[i].second);
-      s += ')';
-    }
-    s += ' ';
-  }
-  return s;
+  return test::show_tokens(tok, ids, offsets);
 }
 
 // Encodes the corpus with `tok` (batch path) and compares with the peer line by line; reports the
@@ -93,29 +34,13 @@ std::string show(const Tokenizer& tok, const std::vector<int32_t>& ids,
 size_t expect_corpus_parity(const Tokenizer& tok, const std::string& peer_json,
                             const EncodeOptions& opt, const std::string& peer_args) {
   const std::vector<std::string> texts = read_corpus(corpus_path());
-  const std::vector<PeerEncoding> peer = run_peer(peer_json, corpus_path(), peer_args);
-  EXPECT_EQ(peer.size(), texts.size());
   std::vector<Encoding> ours;
   Status st = tok.encode_batch(texts, opt, &ours);
   EXPECT_TRUE(st.ok()) << st.message();
-  if (!st.ok() || peer.size() != texts.size()) return 0;
-  size_t equal = 0;
-  bool reported = false;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    if (ours[i].ids == peer[i].ids && ours[i].offsets == peer[i].offsets) {
-      ++equal;
-    } else if (!reported) {
-      reported = true;
-      ADD_FAILURE() << tok.source_path() << " " << peer_args << ": line " << (i + 1)
-                    << " differs\n  text: " << nlohmann::json(texts[i]).dump()
-                    << "\n  ours: " << show(tok, ours[i].ids, ours[i].offsets)
-                    << "\n  peer: " << show(tok, peer[i].ids, peer[i].offsets);
-    }
-  }
-  EXPECT_EQ(equal, texts.size()) << tok.source_path() << " " << peer_args;
-  std::printf("[ parity   ] %s [%s]: %zu/%zu lines equal\n", tok.source_path().c_str(),
-              peer_args.empty() ? "defaults" : peer_args.c_str(), equal, texts.size());
-  return equal;
+  if (!st.ok()) return 0;
+  return test::expect_peer_parity(
+      tok, texts, ours, test::run_tokenizer_peer(peer_json, corpus_path(), peer_args),
+      tok.source_path() + " [" + (peer_args.empty() ? "defaults" : peer_args) + "]");
 }
 
 bool is_wordpiece_json(const std::string& path) {
@@ -132,7 +57,7 @@ std::vector<std::string> tokenizer_dirs() {
   return dirs;
 }
 
-TEST(TokenizerParity, CorpusIsLargeEnough) { EXPECT_GE(read_corpus(corpus_path()).size(), 2000u); }
+TEST(TokenizerParity, CorpusIsLargeEnough) { EXPECT_GE(read_corpus(corpus_path()).size(), 5000u); }
 
 TEST(TokenizerParity, TokenizerJsonMatchesPeer) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
@@ -188,6 +113,12 @@ TEST(TokenizerParity, VocabTxtMatchesPeer) {
   EXPECT_GE(tested, 6);
 }
 
+std::unique_ptr<Normalizer> normalizer_of(const char* type) {
+  std::unique_ptr<Normalizer> n;
+  EXPECT_TRUE(normalizer_from_json({{"type", type}}, &n).ok()) << type;
+  return n;
+}
+
 // The facts unicode.h gives for code point c, in unicode_probe.js's line format ("" if none).
 std::string probe_line(char32_t c) {
   auto hex = [](char32_t v) {
@@ -226,7 +157,46 @@ std::string probe_line(char32_t c) {
     facts += " punct";
   else if (is_whitespace(c))
     facts += " ws";
+  // The stages that read the newer tables (NFKD, StripAccents, Digits), run on c alone.
+  static const std::unique_ptr<Normalizer> nfkd = normalizer_of("NFKD");
+  static const std::unique_ptr<Normalizer> marks = normalizer_of("StripAccents");
+  static const std::unique_ptr<PreTokenizer> digits = [] {
+    std::unique_ptr<PreTokenizer> p;
+    EXPECT_TRUE(pre_tokenizer_from_json({{"type", "Digits"}, {"individual_digits", true}}, &p).ok());
+    return p;
+  }();
+  NormalizedString one;
+  one.assign_original({c}, 0, 1);
+  NormalizedString changed = one;
+  nfkd->normalize(&changed);
+  if (changed.chars.size() != 1 || changed.chars[0].c != c) facts += " nfkd";
+  changed = one;
+  marks->normalize(&changed);
+  if (changed.chars.empty()) facts += " mark";
+  PreTokenizedString words;
+  words.text.assign_original({U'a', c, U'a'}, 0, 3);
+  words.splits.push_back({0, 3, -1});
+  digits->pre_tokenize(&words);
+  if (words.splits.size() == 3) facts += " num";
+  if (is_word_char(c)) facts += " word";
   return facts.empty() ? "" : hex(c) + facts;
+}
+
+// regex_tables.cpp is what tests/peer/make_regex_tables.js measures from the peer now: the
+// property escapes of HF's Oniguruma over every code point.
+TEST(TokenizerParity, RegexClassTablesMatchPeer) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::TempDir tmp;
+  const std::string out = tmp.file("regex_tables.cpp");
+  test::CommandResult r = test::run_command(
+      test::node_command() + " " +
+      test::sh_quote(test::source_dir() + "/tests/peer/make_regex_tables.js") + " " +
+      test::sh_quote(out) + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(test::read_text(out) ==
+              test::read_text(test::source_dir() + "/src/tokenizer/regex_tables.cpp"))
+      << "src/tokenizer/regex_tables.cpp differs from what the peer gives; rerun "
+         "tests/peer/make_regex_tables.js";
 }
 
 TEST(TokenizerParity, UnicodeClassesMatchPeerForEveryCodePoint) {

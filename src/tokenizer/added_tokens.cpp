@@ -83,6 +83,11 @@ const std::string* AddedVocabulary::id_to_token(int32_t id) const {
   return it == id_to_entry_.end() ? nullptr : &tokens_[it->second].token.content;
 }
 
+bool AddedVocabulary::is_special(std::string_view content) const {
+  auto it = content_to_id_.find(std::string(content));
+  return it != content_to_id_.end() && tokens_[id_to_entry_.at(it->second)].token.special;
+}
+
 uint32_t AddedVocabulary::Matcher::child(uint32_t node, char32_t c) const {
   if (node == 0 && c < 0x80) return root_ascii_[c];
   const auto& children = nodes_[node].children;

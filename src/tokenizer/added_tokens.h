@@ -60,6 +60,9 @@ class AddedVocabulary {
 
   int32_t token_to_id(std::string_view content) const;  // -1 if not an added token
   const std::string* id_to_token(int32_t id) const;     // null if not an added token
+  // True when `content` is the content of an added token marked special (HF's
+  // is_special_token, which decoding with skip_special_tokens asks of every token string).
+  bool is_special(std::string_view content) const;
   // Added tokens whose content the model's vocabulary lacks (they extend the vocabulary).
   size_t new_tokens() const { return new_tokens_; }
   size_t size() const { return tokens_.size(); }

@@ -67,18 +67,9 @@ class StripNormalizer : public Normalizer {
   bool right_;
 };
 
-// unicode-normalization's is_combining_mark: General_Category M (Mn, Mc, Me).
-bool is_mark(char32_t c) {
-  if (c < 0x300) return false;
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
-      return true;
-    default:
-      return false;
-  }
-}
+// unicode-normalization's is_combining_mark (Mn, Mc, Me), from HF's tables: utf8proc knows
+// marks added to Unicode since.
+bool is_mark(char32_t c) { return c >= 0x300 && codepoint_in(hf_strip_accents_mark, c); }
 
 class StripAccentsNormalizer : public Normalizer {
  public:

@@ -10,6 +10,7 @@
 #include "core/status.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/unicode.h"
+#include "tokenizer/unicode_tables.h"
 
 namespace embtune {
 namespace {
@@ -18,8 +19,8 @@ namespace {
 constexpr int kMaxCompatDecomposition = 32;
 
 int compat_decompose(char32_t c, char32_t out[kMaxCompatDecomposition]) {
-  // U+11938 (Unicode 13) decomposes in utf8proc but not in HF's tables.
-  if (c < 0xA0 || c == 0x11938) {
+  // What HF's (older) tables do not decompose stays, whatever utf8proc knows.
+  if (c < 0xA0 || !codepoint_in(hf_compat_decomposable, c)) {
     out[0] = c;
     return 1;
   }
@@ -39,7 +40,10 @@ int compat_decompose(char32_t c, char32_t out[kMaxCompatDecomposition]) {
 bool compose_pair(char32_t a, char32_t b, char32_t* composed) {
   utf8proc_int32_t buf[2] = {static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b)};
   utf8proc_ssize_t n = utf8proc_normalize_utf32(buf, 2, UTF8PROC_COMPOSE);
-  if (n != 1 || buf[0] == 0x11938) return false;
+  // A composite HF's tables do not know (its NFD keeps it) is not formed.
+  if (n != 1 || !codepoint_in(hf_canonical_decomposable, static_cast<char32_t>(buf[0]))) {
+    return false;
+  }
   *composed = static_cast<char32_t>(buf[0]);
   return true;
 }

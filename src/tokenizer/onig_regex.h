@@ -1,9 +1,11 @@
 // A compiled Oniguruma regular expression (Ruby syntax, UTF-8), iterated as HF tokenizers'
-// SysRegex (the onig crate's find_iter) does. Not a general regex API: no captures, no replace.
+// SysRegex (the onig crate's find_iter) does, with HF's Unicode for property escapes.
+// Not a general regex API: no captures, no replace.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -12,10 +14,16 @@
 
 namespace embtune {
 
+// `pattern` with every \w \d \s (and \W \D \S) and every \p{X} / \P{X} / \p{^X} whose X is in
+// regex_tables.h (general categories by short or long name, a few scripts) spelled out as the
+// explicit code point ranges HF's Oniguruma matches: Debian's libonig has older Unicode tables
+// (letters added in Unicode 15-16 are not \p{L} there). Other escapes and names pass unchanged.
+std::string with_hf_unicode_classes(std::string_view pattern);
+
 class OnigRegex {
  public:
-  // Compiles a UTF-8 pattern with Oniguruma's Ruby syntax, as HF tokenizers' onig crate does.
-  // Errors name the pattern.
+  // Compiles a UTF-8 pattern with Oniguruma's Ruby syntax, as HF tokenizers' onig crate does,
+  // after with_hf_unicode_classes. Errors name the pattern as given.
   static Status compile(std::string_view pattern, std::unique_ptr<OnigRegex>* out);
   ~OnigRegex();
   OnigRegex(const OnigRegex&) = delete;

@@ -35,9 +35,21 @@ bool is_white_space(char32_t c) {
          c == 0x205F || c == 0x3000;
 }
 
-bool is_trimmed_space(char32_t c) { return c == 0x120 || is_white_space(c); }  // 'Ġ' is a space
-
 }  // namespace
+
+bool is_offset_trim_space(char32_t c) { return c == 0x120 || is_white_space(c); }  // 'Ġ' is a space
+
+void trim_token_offsets(std::pair<uint32_t, uint32_t>* offsets, size_t leading, size_t trailing,
+                        bool is_first, bool add_prefix_space) {
+  auto& [begin, end] = *offsets;
+  if (leading > 0) {
+    if (is_first && add_prefix_space && leading == 1) leading = 0;
+    begin = std::min<uint32_t>(begin + static_cast<uint32_t>(leading), end);
+  }
+  if (trailing > 0 && end >= trailing) {
+    end = std::max<uint32_t>(end - static_cast<uint32_t>(trailing), begin);
+  }
+}
 
 void encoding_trim_offsets(Encoding* enc, const Model& model, bool add_prefix_space) {
   std::vector<char32_t> chars;
@@ -48,26 +60,26 @@ void encoding_trim_offsets(Encoding* enc, const Model& model, bool add_prefix_sp
     size_t bad_offset = 0;
     utf8_decode(*token, &chars, &bad_offset);
     size_t leading = 0, trailing = 0;
-    while (leading < chars.size() && is_trimmed_space(chars[leading])) ++leading;
-    while (trailing < chars.size() && is_trimmed_space(chars[chars.size() - 1 - trailing])) {
+    while (leading < chars.size() && is_offset_trim_space(chars[leading])) ++leading;
+    while (trailing < chars.size() && is_offset_trim_space(chars[chars.size() - 1 - trailing])) {
       ++trailing;
     }
-    auto& [begin, end] = enc->offsets[i];
-    if (leading > 0) {
-      const bool is_first = i == 0 || begin == 0;
-      if (is_first && add_prefix_space && leading == 1) leading = 0;
-      begin = std::min<uint32_t>(begin + static_cast<uint32_t>(leading), end);
-    }
-    if (trailing > 0 && end >= trailing) {
-      end = std::max<uint32_t>(end - static_cast<uint32_t>(trailing), begin);
-    }
+    trim_token_offsets(&enc->offsets[i], leading, trailing,
+                       i == 0 || enc->offsets[i].first == 0, add_prefix_space);
   }
 }
 
 void encoding_wrap(Encoding* enc, bool add_special_tokens, const std::vector<AddedSpecial>& prefix,
                    int32_t type_id, const std::vector<AddedSpecial>& suffix) {
   std::fill(enc->type_ids.begin(), enc->type_ids.end(), type_id);
-  if (!add_special_tokens) return;
+  if (add_special_tokens) encoding_add_specials(enc, prefix, suffix);
+}
+
+void encoding_add_specials(Encoding* enc, const std::vector<AddedSpecial>& prefix,
+                           const std::vector<AddedSpecial>& suffix) {
+  if (prefix.empty() && suffix.empty()) return;
+  // A hand-built encoding may lack sequence ids: its tokens belong to the first text.
+  if (enc->sequence_ids.size() != enc->ids.size()) enc->sequence_ids.assign(enc->ids.size(), 0);
   const size_t n = prefix.size();
   const size_t total = n + enc->ids.size() + suffix.size();
   auto place = [&](auto& v, auto value_of_special) {
@@ -80,6 +92,7 @@ void encoding_wrap(Encoding* enc, bool add_special_tokens, const std::vector<Add
   place(enc->type_ids, [](const AddedSpecial& s) { return s.type_id; });
   place(enc->offsets, [](const AddedSpecial&) { return std::pair<uint32_t, uint32_t>(0, 0); });
   place(enc->special_tokens_mask, [](const AddedSpecial&) { return uint8_t{1}; });
+  place(enc->sequence_ids, [](const AddedSpecial&) { return int8_t{-1}; });
 }
 
 }  // namespace embtune

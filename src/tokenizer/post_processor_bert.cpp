@@ -1,4 +1,5 @@
-// "BertProcessing": [CLS] $A [SEP] with type ids 0 (what BertTokenizerFast builds from vocab.txt).
+// "BertProcessing": [CLS] $A [SEP] with type ids 0, pairs [CLS] $A [SEP] $B [SEP] with type ids 1
+// from $B on (what BertTokenizerFast builds from vocab.txt).
 // Not TemplateProcessing: no configurable pieces or type ids.
 #include <nlohmann/json.hpp>
 
@@ -13,12 +14,26 @@ class BertProcessing : public PostProcessor {
       : cls_(std::move(cls)),
         sep_(std::move(sep)),
         prefix_{{cls_.second, 0}},
-        suffix_{{sep_.second, 0}} {}
+        suffix_{{sep_.second, 0}},
+        pair_suffix_{{sep_.second, 1}} {}
 
-  int added_tokens() const override { return 2; }
+  int added_tokens(bool is_pair) const override { return is_pair ? 3 : 2; }
 
   void process(Encoding* enc, bool add_special_tokens) const override {
     encoding_wrap(enc, add_special_tokens, prefix_, 0, suffix_);
+  }
+
+  // The texts keep their type ids (0 for A, 1 for B); B gets only the closing [SEP], type id 1.
+  Status process_encodings(std::vector<Encoding>* encs, bool add_special_tokens) const override {
+    if (!add_special_tokens) return Status();
+    for (size_t i = 0; i < encs->size(); ++i) {
+      const std::vector<AddedSpecial>& prefix = i == 0 ? prefix_ : no_prefix_;
+      const std::vector<AddedSpecial>& suffix = i == 0 ? suffix_ : pair_suffix_;
+      Encoding& e = (*encs)[i];
+      encoding_add_specials(&e, prefix, suffix);
+      for (Encoding& o : e.overflowing) encoding_add_specials(&o, prefix, suffix);
+    }
+    return Status();
   }
 
   std::string describe() const override {
@@ -27,7 +42,7 @@ class BertProcessing : public PostProcessor {
 
  private:
   std::pair<std::string, int32_t> cls_, sep_;
-  std::vector<AddedSpecial> prefix_, suffix_;
+  std::vector<AddedSpecial> prefix_, suffix_, pair_suffix_, no_prefix_;
 };
 
 Status read_token_pair(const nlohmann::json& j, const char* key,

@@ -13,7 +13,16 @@ class ByteLevelProcessing : public PostProcessor {
   ByteLevelProcessing(bool trim_offsets, bool add_prefix_space)
       : trim_offsets_(trim_offsets), add_prefix_space_(add_prefix_space) {}
 
-  int added_tokens() const override { return 0; }
+  int added_tokens(bool) const override { return 0; }
+
+  Status process_encodings(std::vector<Encoding>* encs, bool) const override {
+    if (!trim_offsets_ || model_ == nullptr) return Status();
+    for (Encoding& e : *encs) {
+      encoding_trim_offsets(&e, *model_, add_prefix_space_);
+      for (Encoding& o : e.overflowing) encoding_trim_offsets(&o, *model_, add_prefix_space_);
+    }
+    return Status();
+  }
 
   void process(Encoding* enc, bool add_special_tokens) const override {
     if (trim_offsets_ && model_ != nullptr) encoding_trim_offsets(enc, *model_, add_prefix_space_);
@@ -21,6 +30,10 @@ class ByteLevelProcessing : public PostProcessor {
   }
 
   void attach_model(const Model& model) override { model_ = &model; }
+  bool trims_offsets(bool* add_prefix_space) const override {
+    *add_prefix_space = add_prefix_space_;
+    return trim_offsets_;
+  }
 
   std::string describe() const override {
     return trim_offsets_ ? "ByteLevel(trim_offsets)" : "ByteLevel";

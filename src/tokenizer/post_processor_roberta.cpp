@@ -1,5 +1,6 @@
-// "RobertaProcessing": <s> $A </s> with type ids 0, offsets trimmed of spaces when trim_offsets.
-// Not TemplateProcessing: no configurable pieces; pairs are not encoded here.
+// "RobertaProcessing": <s> $A </s>, pairs <s> $A </s> </s> $B </s>, every type id 0, offsets
+// trimmed of spaces when trim_offsets. Not TemplateProcessing: no configurable pieces.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/json_fields.h"
@@ -19,7 +20,27 @@ class RobertaProcessing : public PostProcessor {
         prefix_{{cls_.second, 0}},
         suffix_{{sep_.second, 0}} {}
 
-  int added_tokens() const override { return 2; }
+  int added_tokens(bool is_pair) const override { return is_pair ? 4 : 2; }
+
+  // As HF: the type ids of the texts become 0, but those of the overflowing windows only when the
+  // special tokens are added (without them, windows of text B keep type id 1).
+  Status process_encodings(std::vector<Encoding>* encs, bool add_special_tokens) const override {
+    for (Encoding& e : *encs) {
+      if (trim_offsets_ && model_ != nullptr) {
+        encoding_trim_offsets(&e, *model_, add_prefix_space_);
+        for (Encoding& o : e.overflowing) encoding_trim_offsets(&o, *model_, add_prefix_space_);
+      }
+      std::fill(e.type_ids.begin(), e.type_ids.end(), 0);
+    }
+    if (!add_special_tokens) return Status();
+    for (size_t i = 0; i < encs->size(); ++i) {
+      const std::vector<AddedSpecial>& prefix = i == 0 ? prefix_ : suffix_;
+      Encoding& e = (*encs)[i];
+      encoding_add_specials(&e, prefix, suffix_);
+      for (Encoding& o : e.overflowing) encoding_wrap(&o, true, prefix, 0, suffix_);
+    }
+    return Status();
+  }
 
   void process(Encoding* enc, bool add_special_tokens) const override {
     if (trim_offsets_ && model_ != nullptr) encoding_trim_offsets(enc, *model_, add_prefix_space_);
@@ -27,6 +48,10 @@ class RobertaProcessing : public PostProcessor {
   }
 
   void attach_model(const Model& model) override { model_ = &model; }
+  bool trims_offsets(bool* add_prefix_space) const override {
+    *add_prefix_space = add_prefix_space_;
+    return trim_offsets_;
+  }
 
   std::string describe() const override {
     return "RobertaProcessing(" + cls_.first + " $A " + sep_.first +

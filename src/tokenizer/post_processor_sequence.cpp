@@ -12,16 +12,27 @@ class SequenceProcessing : public PostProcessor {
   explicit SequenceProcessing(std::vector<std::unique_ptr<PostProcessor>> parts)
       : parts_(std::move(parts)) {}
 
-  int added_tokens() const override {
+  int added_tokens(bool is_pair) const override {
     int n = 0;
-    for (const auto& p : parts_) n += p->added_tokens();
+    for (const auto& p : parts_) n += p->added_tokens(is_pair);
     return n;
+  }
+
+  Status process_encodings(std::vector<Encoding>* encs, bool add_special_tokens) const override {
+    for (const auto& p : parts_) ET_RETURN_IF_ERROR(p->process_encodings(encs, add_special_tokens));
+    return Status();
   }
 
   void process(Encoding* enc, bool add_special_tokens) const override {
     for (const auto& p : parts_) p->process(enc, add_special_tokens);
   }
 
+  bool trims_offsets(bool* add_prefix_space) const override {
+    for (const auto& p : parts_) {
+      if (p->trims_offsets(add_prefix_space)) return true;
+    }
+    return false;
+  }
   void attach_model(const Model& model) override {
     for (const auto& p : parts_) p->attach_model(model);
   }

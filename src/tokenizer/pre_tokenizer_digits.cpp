@@ -2,24 +2,19 @@
 // Nl, No) from the rest, as runs or, with individual_digits, one by one.
 // Not a number parser: "3.5" gives "3", ".", "5".
 #include <nlohmann/json.hpp>
-#include <utf8proc.h>
 
 #include "tokenizer/json_fields.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/unicode.h"
+#include "tokenizer/unicode_tables.h"
 
 namespace embtune {
 namespace {
 
+// Rust's char::is_numeric as HF's build has it (unicode_tables.h): newer than utf8proc's tables.
 bool is_numeric(char32_t c) {
   if (c < 0x80) return c >= '0' && c <= '9';
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO:
-      return true;
-    default:
-      return false;
-  }
+  return codepoint_in(hf_numeric, c);
 }
 
 class DigitsPreTokenizer : public PreTokenizer {

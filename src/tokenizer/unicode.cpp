@@ -13,7 +13,7 @@
 
 namespace embtune {
 
-static bool table_contains(std::span<const CodepointRange> table, char32_t c) {
+bool codepoint_in(std::span<const CodepointRange> table, char32_t c) {
   auto it = std::upper_bound(table.begin(), table.end(), c,
                              [](char32_t v, const CodepointRange& r) { return v < r.first; });
   return it != table.begin() && c <= (it - 1)->last;
@@ -48,34 +48,11 @@ bool is_whitespace_slow(char32_t c) {
          c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-bool is_clean_text_removed_slow(char32_t c) { return table_contains(hf_clean_removed, c); }
+bool is_clean_text_removed_slow(char32_t c) { return codepoint_in(hf_clean_removed, c); }
 
-bool is_bert_punctuation_slow(char32_t c) { return table_contains(hf_punctuation, c); }
+bool is_bert_punctuation_slow(char32_t c) { return codepoint_in(hf_punctuation, c); }
 
-bool is_word_char_slow(char32_t c) {
-  if (c == 0x200C || c == 0x200D) return true;  // Join_Control
-  // Other_Alphabetic symbols: circled and squared Latin letters.
-  if ((c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) ||
-      (c >= 0x1F150 && c <= 0x1F169) || (c >= 0x1F170 && c <= 0x1F189)) {
-    return true;
-  }
-  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_PC:
-      return true;
-    default:
-      return false;
-  }
-}
+bool is_word_char_slow(char32_t c) { return codepoint_in(hf_word, c); }
 
 // Lowercase pairs newer than utf8proc 2.8 (Unicode 15) that Rust std (Unicode 17) maps.
 struct LowercaseShift {
@@ -108,11 +85,12 @@ int to_lowercase_slow(char32_t c, char32_t* out) {
 
 }  // namespace unicode_detail
 
-bool is_nonspacing_mark(char32_t c) { return c >= 0x300 && table_contains(hf_nonspacing_mark, c); }
+bool is_nonspacing_mark(char32_t c) { return c >= 0x300 && codepoint_in(hf_nonspacing_mark, c); }
 
 int canonical_decompose(char32_t c, char32_t out[kMaxDecomposition]) {
-  // U+11938 (Unicode 13) decomposes in utf8proc but not in HF's Unicode 9 NFD tables.
-  if (c < 0xC0 || c == 0x11938) {
+  // utf8proc's Unicode is newer than HF's NFD tables (U+11938, Unicode 13, decomposes only in
+  // utf8proc): what HF does not decompose stays.
+  if (c < 0xC0 || !codepoint_in(hf_canonical_decomposable, c)) {
     out[0] = c;
     return 1;
   }
@@ -127,7 +105,7 @@ int canonical_decompose(char32_t c, char32_t out[kMaxDecomposition]) {
 }
 
 uint8_t combining_class(char32_t c) {
-  if (c < 0x300 || !table_contains(hf_combining_mark, c)) return 0;
+  if (c < 0x300 || !codepoint_in(hf_combining_mark, c)) return 0;
   return static_cast<uint8_t>(
       utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class);
 }

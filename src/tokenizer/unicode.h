@@ -12,10 +12,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "core/utf8.h"
+#include "tokenizer/unicode_tables.h"
 
 namespace embtune {
 
@@ -55,6 +57,9 @@ inline bool is_word_char(char32_t c) {
   return c < 0x80 ? (unicode_detail::ascii_classes[c] & unicode_detail::kAsciiWord) != 0
                   : unicode_detail::is_word_char_slow(c);
 }
+// Whether `c` lies in a sorted range table (unicode_tables.h, regex_tables.h).
+bool codepoint_in(std::span<const CodepointRange> table, char32_t c);
+
 // Category Mn, removed by strip_accents after NFD.
 bool is_nonspacing_mark(char32_t c);
 // The CJK ideograph blocks BertNormalizer pads with spaces.

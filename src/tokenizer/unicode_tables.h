@@ -16,5 +16,10 @@ extern const std::span<const CodepointRange> hf_clean_removed;
 extern const std::span<const CodepointRange> hf_punctuation;
 extern const std::span<const CodepointRange> hf_nonspacing_mark;
 extern const std::span<const CodepointRange> hf_combining_mark;
+extern const std::span<const CodepointRange> hf_canonical_decomposable;
+extern const std::span<const CodepointRange> hf_compat_decomposable;
+extern const std::span<const CodepointRange> hf_strip_accents_mark;
+extern const std::span<const CodepointRange> hf_numeric;
+extern const std::span<const CodepointRange> hf_word;
 
 }  // namespace embtune

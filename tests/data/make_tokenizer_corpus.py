@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/data/tokenizer_corpus.txt: texts that stress a WordPiece tokenizer pipeline.
+"""Writes tests/data/tokenizer_corpus.txt: texts that stress every stage of a tokenizer pipeline.
 
 Not a benchmark corpus: every line is there to exercise some rule of normalization,
 pre-tokenization, WordPiece or added-token matching. One text per line; a line starting
@@ -347,10 +347,102 @@ for _ in range(60):
         sent.append(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}{rng.choice(tails)}")
     add(" ".join(sent))
 
+# --- multilingual sentences, recombined ------------------------------------------------------
+# Short sentences per script (written for this corpus), then recombined at random: each line
+# mixes two to five of them with the separators and oddities below, so every script meets
+# digits, punctuation, emoji, zero-width and combining characters at word edges.
+scripts = {
+    "latin": ["L'\u00e9l\u00e8ve a re\u00e7u son dipl\u00f4me \u00e0 No\u00ebl.",
+              "Die Stra\u00dfe f\u00fchrt \u00fcber die Br\u00fccke nach K\u00f6ln.",
+              "Ti\u1ebfng Vi\u1ec7t c\u00f3 d\u1ea5u: ng\u01b0\u1eddi, \u0111\u01b0\u1eddng, ph\u1ed1.",
+              "Za\u017c\u00f3\u0142\u0107 g\u0119\u015bl\u0105 ja\u017a\u0144.",
+              "P\u0159\u00edli\u0161 \u017elu\u0165ou\u010dk\u00fd k\u016f\u0148 \u00fap\u011bl.",
+              "I\u011fd\u0131r'da \u015fo\u00f6r \u00e7ay i\u00e7ti; \u0130zmir \u0131s\u0131l\u0131.",
+              "\u00bfD\u00f3nde est\u00e1 el ni\u00f1o? \u00a1Aqu\u00ed!",
+              "Sm\u00f8rbr\u00f8d og \u00e6bleskiver p\u00e5 \u00c5rhus.",
+              "cafe\u0301 vs caf\u00e9 vs CAFE\u0301 vs Cafe\u0300\u0301"],
+    "cyrillic": ["\u041f\u0440\u0438\u0432\u0435\u0442, \u043a\u0430\u043a \u0434\u0435\u043b\u0430? \u0401\u0436\u0438\u043a \u0438 \u0451\u043b\u043a\u0430.",
+                 "\u0423\u043a\u0440\u0430\u0457\u043d\u0441\u044c\u043a\u0430 \u043c\u043e\u0432\u0430: \u0491\u0430\u043d\u043e\u043a, \u0457\u0436\u0430\u043a, \u0454\u043d\u043e\u0442.",
+                 "\u0421\u0440\u043f\u0441\u043a\u0438: \u0452\u0430\u043a, \u045b\u0443\u0440\u043a\u0430, \u045f\u0435\u043f, \u0459\u0443\u0431\u0430\u0432.",
+                 "\u0418\u0301\u0434\u0443 \u0434\u043e\u043c\u043e\u0301\u0439 \u0432 2024 \u0433."],
+    "greek": ["\u039a\u03b1\u03bb\u03b7\u03bc\u03ad\u03c1\u03b1, \u03c4\u03b9 \u03ba\u03ac\u03bd\u03b5\u03b9\u03c2;",
+              "\u1f08\u03c1\u03c7\u1f74 \u1f21\u03bc\u03b9\u03c3\u03c5 \u03c0\u03b1\u03bd\u03c4\u03cc\u03c2 \u1f40\u03b4\u03cc\u03c2.",
+              "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3 \u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03cd\u03c2 \u03c3\u03bf\u03c6\u03cc\u03c2"],
+    "arabic": ["\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645\u060c \u0643\u064a\u0641 \u062d\u0627\u0644\u0643\u061f",
+               "\u0627\u0644\u0652\u0639\u064e\u0631\u064e\u0628\u0650\u064a\u064e\u0651\u0629\u064f \u0644\u064f\u063a\u064e\u0629\u064c \u062c\u064e\u0645\u0650\u064a\u0644\u064e\u0629\u064c",
+               "\u0627\u0644\u0631\u0642\u0645 \u0661\u0662\u0663\u0664 \u0648 \u06f1\u06f2\u06f3 \u0648 123"],
+    "hebrew": ["\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd, \u05de\u05d4 \u05e9\u05dc\u05d5\u05de\u05da?",
+               "\u05d1\u05bc\u05b0\u05e8\u05b5\u05d0\u05e9\u05b4\u05c1\u05d9\u05ea \u05d1\u05bc\u05b8\u05e8\u05b8\u05d0 \u05d0\u05b1\u05dc\u05b9\u05d4\u05b4\u05d9\u05dd"],
+    "devanagari": ["\u0928\u092e\u0938\u094d\u0924\u0947, \u0906\u092a \u0915\u0948\u0938\u0947 \u0939\u0948\u0902?",
+                   "\u0915\u094d\u0937\u0924\u094d\u0930\u093f\u092f \u091c\u094d\u091e\u093e\u0928 \u0936\u094d\u0930\u0940 \u0926\u094d\u0935\u093e\u0930\u093e \u0967\u0968\u0969",
+                   "\u0939\u093f\u0928\u094d\u0926\u0940 \u092e\u0947\u0902 \u0928\u0941\u0915\u094d\u0924\u093e: \u0915\u093c \u0916\u093c \u095b"],
+    "thai": ["\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35\u0e04\u0e23\u0e31\u0e1a \u0e22\u0e34\u0e19\u0e14\u0e35\u0e17\u0e35\u0e48\u0e44\u0e14\u0e49\u0e23\u0e39\u0e49\u0e08\u0e31\u0e01",
+             "\u0e20\u0e32\u0e29\u0e32\u0e44\u0e17\u0e22\u0e44\u0e21\u0e48\u0e21\u0e35\u0e0a\u0e48\u0e2d\u0e07\u0e27\u0e48\u0e32\u0e07\u0e23\u0e30\u0e2b\u0e27\u0e48\u0e32\u0e07\u0e04\u0e33 \u0e51\u0e52\u0e53"],
+    "cjk": ["\u6211\u4eec\u7684\u6a21\u578b\u5728\u4e2d\u6587\u68c0\u7d22\u4e0a\u8868\u73b0\u826f\u597d\u3002",
+            "\u7e41\u9ad4\u4e2d\u6587\uff1a\u81fa\u7063\u7684\u6377\u904b\u5f88\u65b9\u4fbf\uff01",
+            "\ud55c\uad6d\uc5b4 \ubb38\uc7a5\uc785\ub2c8\ub2e4. \uc11c\uc6b8\uc5d0\uc11c \ub9cc\ub098\uc694!",
+            "\u1100\u1161\u11a8 \u1112\u1161\u11ab\u1100\u1173\u11af (conjoining jamo)"],
+    "japanese": ["\u65e5\u672c\u8a9e\u306e\u6587\u7ae0\u3067\u3059\u3002\u30ab\u30bf\u30ab\u30ca\u3082\u6df7\u3056\u308a\u307e\u3059\u3002",
+                 "\u30b3\u30f3\u30d4\u30e5\u30fc\u30bf\u30fc\u3068\uff8a\uff9d\uff76\uff78\uff76\uff80\uff76\uff85\u3001\u304c\u3099\u3071\u309a",
+                 "\u6771\u4eac\u90fd\u6e0b\u8c37\u533a\u30672\u301c3\u65e5\u6ede\u5728\u3057\u307e\u3059\u3002"],
+    "emoji": ["\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466 family",
+              "\U0001f3f3\ufe0f\u200d\U0001f308 \U0001f3f4\u200d\u2620\ufe0f flags",
+              "\U0001f44d\U0001f3fd\U0001f64f\U0001f3ff \u270c\ufe0f \u2764\ufe0f\u200d\U0001f525",
+              "\U0001f9d1\u200d\U0001f4bb\U0001f469\U0001f3fe\u200d\U0001f52c keycaps 1\ufe0f\u20e3 #\ufe0f\u20e3",
+              "\U0001f1fa\U0001f1e6\U0001f1ef\U0001f1f5\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"],
+    "marks": ["a\u0300\u0301\u0302\u0303\u0304 e\u0323\u0302 o\u031b\u0301 z\u0336\u0336",
+              "Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324\u031e\u0349\u035a\u032f\u031e\u0320\u034d A\u0334\u0335\u031c\u0330\u0354 L\u0328\u0346",
+              "\u1e9b\u0323 \u0041\u030a \u212b \u00c5 \u0063\u0327\u0301"],
+    "fullwidth": ["\uff34\uff4f\uff4b\uff59\uff4f\u3000\uff12\uff10\uff12\uff14\uff0d\uff10\uff11",
+                  "\uff08\u6ce8\uff09\uff3b\uff11\uff3d\uff05\uff04\uffe5\uff20\uff03"],
+    "invisible": ["zero\u200bwidth\u200cnon\u200djoiner\u2060word\ufeffBOM",
+                  "soft\u00adhyphen and \u00a0nbsp and thin\u2009space and \u202fnarrow",
+                  "rtl \u200f\u202bmarks\u202c \u2066isolate\u2069 ltr\u200e"],
+    "code": ["for (size_t i = 0; i < n; ++i) { sum += a[i] * b[i]; }",
+             "def f(x: int) -> dict[str, list[int]]: return {'k': [x, x**2]}",
+             "SELECT COUNT(*) FROM t WHERE x <> 'a''b' AND y >= 3.14e-10;",
+             "const re = /^[\\w.+-]+@[\\w-]+\\.[a-z]{2,}$/i; // email",
+             "<div class=\"note\" data-id='42'>&lt;b&gt;&amp;nbsp;</div>",
+             "git log --oneline | grep -E 'fix|feat' | wc -l && echo $((1 << 10))"],
+    "numbers": ["3.14159265358979323846264338327950288419716939937510",
+                "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+                "1,234,567.89 1.234.567,89 1 234 567,89 \u0967\u0968\u0969 \u0e51\u0e52 \u0661\u0662",
+                "+1 (555) 010-9999 ext. 42, 2024-06-11T12:34:56.789Z, 0x7FFF_FFFF, 1e-308, -0.0"],
+}
+seps = [" ", "  ", "\t", " \u3000 ", "\u200b", " | ", ", ", "\u00a0", "", " \u0301", " \U0001f525 "]
+all_sentences = [x for group in scripts.values() for x in group]
+for group in scripts.values():
+    for x in group:
+        add(x)
+for _ in range(2700):
+    k = rng.randint(2, 5)
+    s = rng.choice(seps).join(rng.choice(all_sentences) for _ in range(k))
+    if rng.random() < 0.15:
+        s = s.upper()
+    elif rng.random() < 0.15:
+        s = s.lower()
+    if rng.random() < 0.4:
+        add_json(s)
+    else:
+        add(s)
+
+# --- 10,000-character lines (words stay short: every stage test handles them) ------------------
+def long_line(source, sep=" "):
+    out = ""
+    while len(out) < 10000:
+        out += rng.choice(source) + sep
+    return out[:10000]
+
+add(long_line(all_sentences))
+add(long_line(scripts["cjk"] + scripts["japanese"], "\u3000"))
+add(long_line(scripts["emoji"] + scripts["marks"]))
+add_json(long_line(scripts["invisible"] + scripts["code"], "\n"))
+add(" ".join(str(rng.randint(0, 10**18)) for _ in range(600))[:10000])
+
 # --- random mixtures -------------------------------------------------------------------------
 pieces = (hand_prose + code[:10] + accented + cjk + emoji + specials + compat + urls
           + ["\u0301", "\u200b", "\ufffd", "\u00ad", "\u3000", "\t", "  ", "\u0130", "\u00df"])
-while len(lines) < 2400:
+while len(lines) < 5400:
     s = " ".join(rng.choice(pieces) for _ in range(rng.randint(2, 6)))
     if rng.random() < 0.5:
         add(s)

@@ -11,6 +11,10 @@
 //   ccc                      NFD reorders it (non-zero combining class; only where NFD keeps it)
 //   lower=<hex>...           Lowercase changes it
 //   punct | ws               BertPreTokenizer isolates it | splits on it
+//   nfkd                     NFKD changes it (compatibility or canonical decomposition)
+//   mark                     the StripAccents normalizer removes it (HF's is_combining_mark)
+//   num                      the Digits pre-tokenizer separates it (Rust's char::is_numeric)
+//   word                     Rust regex \w (the Whitespace pre-tokenizer's \w+|[^\w\s]+) matches it
 const t = require("tokenizers");
 
 function probe_lines() {
@@ -20,6 +24,10 @@ function probe_lines() {
   const nfd = t.nfdNormalizer();
   const lower = t.lowercase();
   const pre = t.bertPreTokenizer();
+  const nfkd = t.nfkdNormalizer();
+  const marks = t.stripAccentsNormalizer();
+  const digits = t.digitsPreTokenizer(true);
+  const whitespace = t.whitespacePreTokenizer();
   const hex = (s) => Array.from(s).map((c) => c.codePointAt(0).toString(16)).join(" ");
   const lines = [];
   for (let c = 0; c <= 0x10ffff; c++) {
@@ -43,6 +51,11 @@ function probe_lines() {
     const words = pre.preTokenizeString("a" + s + "a").length;
     if (words === 3) facts.push("punct");
     else if (words === 2) facts.push("ws");
+    if (nfkd.normalizeString(s) !== s) facts.push("nfkd");
+    if (marks.normalizeString(s) === "") facts.push("mark");
+    if (digits.preTokenizeString("a" + s + "a").length === 3) facts.push("num");
+    const w = whitespace.preTokenizeString("a" + s);
+    if (w.length === 1 && w[0][0] === "a" + s) facts.push("word");
     if (facts.length) lines.push(c.toString(16) + " " + facts.join(" "));
   }
   return lines;
