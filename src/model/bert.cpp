@@ -290,7 +290,7 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
     matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H, Activation::None, precision_);
     matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H, Activation::None, precision_);
     matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H, Activation::None, precision_);
-    attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads);
+    attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads, {}, precision_);
     matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps);  // LN(attn + x)
     matmul_forward(inter.data(), x, L.inter_w, L.inter_b, N, H, I, Activation::Gelu, precision_);    // (N, I)
@@ -351,7 +351,7 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H, Activation::None, precision_);
     matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H, Activation::None, precision_);
     attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
-                      layer_dropout(dropout, l, DropoutSite::AttentionProbs));
+                      layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
     matmul_forward(A.res1.data(), A.ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
     if (attn_out_drop.active()) dropout_forward(A.res1.data(), A.res1.data(), N * H, attn_out_drop);
@@ -408,7 +408,8 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     }
     matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx.data(), L.attn_out_w, N, H, H, precision_);
     attention_backward(d_q.data(), d_k.data(), d_v.data(), d_tmp.data(), A.q.data(), A.k.data(), A.v.data(),
-                       b.cu_seqlens.data(), S, H, heads, layer_dropout(dropout, l, DropoutSite::AttentionProbs));
+                       b.cu_seqlens.data(), S, H, heads, layer_dropout(dropout, l, DropoutSite::AttentionProbs),
+                       precision_);
     // d x = residual + the three projections
     std::copy(d_res.begin(), d_res.end(), d.begin());
     matmul_backward(d_tmp.data(), g(L.q_w), g(L.q_b), d_q.data(), x, L.q_w, N, H, H, precision_);

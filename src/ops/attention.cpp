@@ -1,23 +1,34 @@
-// Unpadded scaled-dot-product attention forward and backward, per (sequence, head) block, with a
-// vectorisable exp; and the scalar twins used by tests. Not a flash-attention kernel: blocks of
-// query rows are done at once against all T keys, which is small for embedding-model lengths.
+// Unpadded scaled-dot-product attention forward and backward, one sequence at a time with all its
+// heads in batched oneDNN products (fp32, or bf16 inputs with fp32 accumulation), the softmax and
+// its gradient in fp32 between them; and the scalar twins used by tests. Not a flash-attention
+// kernel: a sequence's (heads, T, T) scores are held at once, which is small for embedding-model
+// lengths.
 #include "ops/attention.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace embtune {
 namespace {
 
 // exp via 2^n · p(r), r = x - n·ln2 in [-ln2/2, ln2/2]; degree-7 Taylor polynomial (error
-// below 1e-8 relative), 2^n by building the exponent bits. Cody–Waite split of ln2.
+// below 1e-8 relative), 2^n by building the exponent bits. Cody–Waite split of ln2. n is rounded
+// to nearest by the 1.5 · 2^23 trick and every step is branch-free, so loops over it vectorise.
 inline float exp_kernel(float x) {
   const float lo = -87.3f, hi = 88.0f;
   const float xc = std::min(std::max(x, lo), hi);
-  float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  const float shifted = xc * 1.44269504088896341f + 12582912.0f;  // n + 1.5 · 2^23
+  const float n = shifted - 12582912.0f;
+  const int32_t ni = std::bit_cast<int32_t>(shifted) - 0x4B400000;
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.0f / 5040.0f;
@@ -28,8 +39,7 @@ inline float exp_kernel(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  const float y = p * scale;
+  const float y = p * std::bit_cast<float>((ni + 127) << 23);
   return x >= lo ? y : 0.0f;
 }
 
@@ -42,84 +52,27 @@ void exp_inplace(float* x, int64_t n) {
 
 namespace {
 
-constexpr int64_t kColBlock = 16;  // one AVX-512 register of fp32
+// The dropout counter of (packed query row `row`, head h, key 0); key j adds j (attention.h).
+uint64_t dropout_counter(int64_t row, int64_t h, int64_t heads) {
+  return static_cast<uint64_t>(row * heads + h) << 32;
+}
 
-// Scores of R query rows against all keys of one head: s[r][j] = scale · q_r · k_j for
-// j < Tp (Tp = T rounded up to kColBlock; kt is zero-padded), accumulated in registers one
-// 16-column block at a time so that each key load serves R rows.
-template <int R>
-void scores_block(float* s, int64_t Tp, const float* const* qrows, const float* kt, int64_t D, float scale) {
-  for (int64_t j0 = 0; j0 < Tp; j0 += kColBlock) {
-    float acc[R][kColBlock] = {};
-    for (int64_t d = 0; d < D; d++) {
-      const float* kr = kt + d * Tp + j0;
-      for (int r = 0; r < R; r++) {
-        const float qd = qrows[r][d] * scale;
+// m[j] = scale if key j of (packed query row `row`, head h) is kept, else 0, for j < T: a
+// multiplier that gives the same bits as dropout_forward's select (p · scale or a zero).
+void dropout_multipliers(float* m, int64_t T, const DropoutMask& mask, int64_t row, int64_t h, int64_t heads) {
+  const uint64_t c0 = dropout_counter(row, h, heads);
 #pragma omp simd
-        for (int64_t jj = 0; jj < kColBlock; jj++) acc[r][jj] += qd * kr[jj];
-      }
-    }
-    for (int r = 0; r < R; r++)
-      for (int64_t jj = 0; jj < kColBlock; jj++) s[r * Tp + j0 + jj] = acc[r][jj];
-  }
+  for (int64_t j = 0; j < T; j++) m[j] = dropout_keep(mask, c0 + j) ? mask.scale : 0.0f;
 }
 
-// o_r = Σ_j p[r][j] · v_j for R rows, one 16-column block of the head at a time (D % 16 == 0),
-// so that each value load serves R rows. v rows are `stride` floats apart.
-template <int R>
-void values_block(float* const* orows, const float* p, int64_t Tp, int64_t T, const float* v, int64_t stride,
-                  int64_t D) {
-  for (int64_t d0 = 0; d0 < D; d0 += kColBlock) {
-    float acc[R][kColBlock] = {};
-    for (int64_t j = 0; j < T; j++) {
-      const float* vr = v + j * stride + d0;
-      for (int r = 0; r < R; r++) {
-        const float pj = p[r * Tp + j];
-#pragma omp simd
-        for (int64_t dd = 0; dd < kColBlock; dd++) acc[r][dd] += pj * vr[dd];
-      }
-    }
-    for (int r = 0; r < R; r++)
-      for (int64_t dd = 0; dd < kColBlock; dd++) orows[r][d0 + dd] = acc[r][dd];
-  }
-}
-
-// o_r = Σ_j p[r][j] · v_j for R rows: the register-blocked kernel when D is a multiple of 16,
-// a plain loop for other head sizes.
-template <int R>
-void weighted_rows(float* const* orows, const float* p, int64_t Tp, int64_t T, const float* v, int64_t stride,
-                   int64_t D) {
-  if (D % kColBlock == 0) {
-    values_block<R>(orows, p, Tp, T, v, stride, D);
-    return;
-  }
-  for (int r = 0; r < R; r++) {
-    float* o = orows[r];
-    for (int64_t d = 0; d < D; d++) o[d] = 0.0f;
-    for (int64_t j = 0; j < T; j++) {
-      const float pj = p[r * Tp + j];
-      const float* vj = v + j * stride;
-#pragma omp simd
-      for (int64_t d = 0; d < D; d++) o[d] += pj * vj[d];
-    }
-  }
-}
-
-// dst (D, Tp) = the head's rows src + j·H, j < T, transposed and zero-padded to Tp columns, so
-// that the kernels above can read 16 consecutive positions of one head dimension.
-void transpose_head(std::vector<float>* dst, const float* src, int64_t T, int64_t Tp, int64_t H, int64_t D) {
-  dst->assign(D * Tp, 0.0f);
-  for (int64_t j = 0; j < T; j++)
-    for (int64_t d = 0; d < D; d++) (*dst)[d * Tp + j] = src[j * H + d];
-}
-
-// Softmax of row[0..T) in place, normalised; entries T..Tp are left as they are (unused).
-void softmax_row(float* row, int64_t T) {
+// Softmax of scale · row[0..T) in place, normalised.
+void softmax_row(float* row, int64_t T, float scale) {
   float mx = row[0];
 #pragma omp simd reduction(max : mx)
   for (int64_t j = 1; j < T; j++) mx = row[j] > mx ? row[j] : mx;
+  const float smx = mx * scale;
 #pragma omp simd
-  for (int64_t j = 0; j < T; j++) row[j] = exp_kernel(row[j] - mx);
+  for (int64_t j = 0; j < T; j++) row[j] = exp_kernel(row[j] * scale - smx);
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < T; j++) sum += row[j];
@@ -128,140 +81,292 @@ void softmax_row(float* row, int64_t T) {
   for (int64_t j = 0; j < T; j++) row[j] *= inv;
 }
 
-// The dropout counter of (packed query row `row`, head h, key 0); key j adds j (attention.h).
-uint64_t dropout_counter(int64_t row, int64_t h, int64_t heads) {
-  return static_cast<uint64_t>(row * heads + h) << 32;
+// Element storage of the products' inputs: fp32, or bf16 bit patterns (round to nearest even,
+// as round_to_bf16).
+inline uint16_t to_bf16(float x) {
+  const uint32_t u = std::bit_cast<uint32_t>(x);
+  const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+  return static_cast<uint16_t>(nan ? ((u >> 16) | 0x40u) : (u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
+inline void store(float* dst, float x) { *dst = x; }
+inline void store(uint16_t* dst, float x) { *dst = to_bf16(x); }
 
-// Where one (sequence, head) block draws its attention-probability dropout mask.
-struct BlockDropout {
-  const DropoutMask* mask;  // nullptr: dropout off, the plain kernels run
-  int64_t t0, h, heads;     // the sequence's first packed row, the head, the head count
-  uint64_t counter(int64_t i) const { return dropout_counter(t0 + i, h, heads); }  // query row i of the sequence
+// The three batched products of attention, each over the heads of one sequence, padded to Tp
+// rows (a multiple of kRowPad): A (heads, Tp, D) · B (heads, Tp, D)ᵀ → (heads, Tp, Tp) (scores
+// and dP), P (heads, Tp, Tp) · B (heads, Tp, D) → (heads, Tp, D) (outputs and dQ), and
+// Pᵀ · B → (heads, Tp, D) (dK and dV). Inputs fp32 or bf16, outputs fp32.
+enum class AttnProduct { ABt, PB, PtB };
+constexpr int64_t kRowPad = 8;
+
+struct AttnKey {
+  int64_t heads, Tp, D;
+  AttnProduct product;
+  bool bf16;
+  bool operator<(const AttnKey& o) const {
+    return std::tie(heads, Tp, D, product, bf16) < std::tie(o.heads, o.Tp, o.D, o.product, o.bf16);
+  }
 };
 
-// m[j] = scale if key j of query row i is kept, else 0, for j < T: a multiplier that gives the
-// same bits as dropout_forward's select (p · scale or a zero).
-void dropout_multipliers(float* m, int64_t T, const BlockDropout& bd, int64_t i) {
-  const DropoutMask mask = *bd.mask;
-  const uint64_t c0 = bd.counter(i);
-#pragma omp simd
-  for (int64_t j = 0; j < T; j++) m[j] = dropout_keep(mask, c0 + j) ? mask.scale : 0.0f;
+struct AttnPrim {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul prim;
+  size_t scratch_bytes = 0;
+};
+
+dnnl::engine& attn_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
 }
 
-// Rows [i0, i0 + R) of one (sequence, head) block; m: (Tp) scratch for the dropout multipliers.
-template <int R>
-void attention_rows(float* out, const float* q, const float* v, const float* kt, float* scores, float* m,
-                    const BlockDropout& bd, int64_t i0, int64_t T, int64_t Tp, int64_t H, int64_t D, float scale) {
-  const float* qrows[R];
-  float* orows[R];
-  for (int r = 0; r < R; r++) {
-    qrows[r] = q + (i0 + r) * H;
-    orows[r] = out + (i0 + r) * H;
+// Created once per shape (lengths are padded to kRowPad, so a model sees a few dozen shapes),
+// with a user scratchpad so that threads can run primitives side by side.
+AttnPrim attn_primitive(const AttnKey& key) {
+  static std::mutex mu;
+  static std::map<AttnKey, AttnPrim> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= 1024) cache.clear();
+  using dt = dnnl::memory::data_type;
+  using dims = dnnl::memory::dims;
+  const dt in = key.bf16 ? dt::bf16 : dt::f32;
+  const int64_t h = key.heads, T = key.Tp, D = key.D;
+  dnnl::memory::desc src, wei, dst;
+  switch (key.product) {
+    case AttnProduct::ABt:
+      src = dnnl::memory::desc(dims{h, T, D}, in, dims{T * D, D, 1});
+      wei = dnnl::memory::desc(dims{h, D, T}, in, dims{T * D, 1, D});
+      dst = dnnl::memory::desc(dims{h, T, T}, dt::f32, dims{T * T, T, 1});
+      break;
+    case AttnProduct::PB:
+      src = dnnl::memory::desc(dims{h, T, T}, in, dims{T * T, T, 1});
+      wei = dnnl::memory::desc(dims{h, T, D}, in, dims{T * D, D, 1});
+      dst = dnnl::memory::desc(dims{h, T, D}, dt::f32, dims{T * D, D, 1});
+      break;
+    case AttnProduct::PtB:
+      src = dnnl::memory::desc(dims{h, T, T}, in, dims{T * T, 1, T});
+      wei = dnnl::memory::desc(dims{h, T, D}, in, dims{T * D, D, 1});
+      dst = dnnl::memory::desc(dims{h, T, D}, dt::f32, dims{T * D, D, 1});
+      break;
   }
-  scores_block<R>(scores, Tp, qrows, kt, D, scale);
-  for (int r = 0; r < R; r++) softmax_row(scores + r * Tp, T);
-  if (bd.mask) {
-    for (int r = 0; r < R; r++) {
-      float* row = scores + r * Tp;
-      dropout_multipliers(m, T, bd, i0 + r);
-#pragma omp simd
-      for (int64_t j = 0; j < T; j++) row[j] *= m[j];
-    }
-  }
-  weighted_rows<R>(orows, scores, Tp, T, v, H, D);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, attn_engine());
+  AttnPrim p{pd, dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
+  return cache.emplace(key, p).first->second;
 }
 
-// Gradients for rows [i0, i0 + R) of one (sequence, head) block: writes those rows of d_q and
-// accumulates into dk, dv (T, D), the block's key and value gradients held contiguously.
-// p, dp: (R, Tp) scratch, m: (Tp) scratch; kt, vt: (D, Tp) keys and values of the head,
-// transposed, zero-padded.
-template <int R>
-void attention_backward_rows(float* d_q, float* dk, float* dv, float* p, float* dp, float* m, const float* d_out,
-                             const float* q, const float* k, const float* kt, const float* vt,
-                             const BlockDropout& bd, int64_t i0, int64_t T, int64_t Tp, int64_t H, int64_t D,
-                             float scale) {
-  const float* qrows[R];
-  const float* drows[R];
-  float* dqrows[R];
-  for (int r = 0; r < R; r++) {
-    qrows[r] = q + (i0 + r) * H;
-    drows[r] = d_out + (i0 + r) * H;
-    dqrows[r] = d_q + (i0 + r) * H;
+// One thread's buffers, grown and reused from call to call.
+struct AttnScratch {
+  std::vector<uint8_t> dnnl;                      // the primitives' scratchpad
+  std::vector<float> s, dp;                       // (heads, Tp, Tp) scores / probabilities, dP / dS
+  std::vector<float> o, dk, dv;                   // (heads, Tp, D) product outputs
+  std::vector<uint16_t> p16, ds16;                // (heads, Tp, Tp) bf16 copies of P and dS
+  std::vector<uint16_t> q16, k16, v16, do16;      // (heads, Tp, D) bf16 inputs
+  std::vector<float> q32, k32, v32, do32;         // (heads, Tp, D) fp32 inputs
+  std::vector<float> m;                           // (Tp) dropout multipliers
+  dnnl::stream stream{attn_engine()};
+};
+
+template <typename E>
+struct Inputs;
+template <>
+struct Inputs<float> {
+  static std::vector<float>& q(AttnScratch& s) { return s.q32; }
+  static std::vector<float>& k(AttnScratch& s) { return s.k32; }
+  static std::vector<float>& v(AttnScratch& s) { return s.v32; }
+  static std::vector<float>& d(AttnScratch& s) { return s.do32; }
+};
+template <>
+struct Inputs<uint16_t> {
+  static std::vector<uint16_t>& q(AttnScratch& s) { return s.q16; }
+  static std::vector<uint16_t>& k(AttnScratch& s) { return s.k16; }
+  static std::vector<uint16_t>& v(AttnScratch& s) { return s.v16; }
+  static std::vector<uint16_t>& d(AttnScratch& s) { return s.do16; }
+};
+
+template <typename V>
+typename V::value_type* grown(V* v, size_t n) {
+  if (v->size() < n) v->resize(n);
+  return v->data();
+}
+
+// Runs one product on this thread (inside a parallel region oneDNN runs it single-threaded).
+void run_product(AttnScratch& sc, const AttnKey& key, const void* src, const void* wei, float* dst) {
+  const AttnPrim p = attn_primitive(key);
+  const dnnl::engine& eng = attn_engine();
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), eng, const_cast<void*>(src))},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(p.pd.weights_desc(), eng, const_cast<void*>(wei))},
+      {DNNL_ARG_DST, dnnl::memory(p.pd.dst_desc(), eng, dst)}};
+  if (p.scratch_bytes)
+    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(p.pd.scratchpad_desc(), eng, grown(&sc.dnnl, p.scratch_bytes)));
+  p.prim.execute(sc.stream, args);
+  sc.stream.wait();
+}
+
+// dst (heads, Tp, D) = the sequence's rows of x (packed (N, H)), head by head, zero-padded.
+template <typename E>
+void gather_heads(E* dst, const float* x, int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t D) {
+  for (int64_t h = 0; h < heads; h++) {
+    E* out = dst + h * Tp * D;
+    for (int64_t t = 0; t < T; t++)
+      for (int64_t d = 0; d < D; d++) store(out + t * D + d, x[t * H + h * D + d]);
+    std::memset(static_cast<void*>(out + T * D), 0, (Tp - T) * D * sizeof(E));
   }
-  scores_block<R>(p, Tp, qrows, kt, D, scale);  // P, recomputed exactly as the forward does
-  for (int r = 0; r < R; r++) softmax_row(p + r * Tp, T);
-  scores_block<R>(dp, Tp, drows, vt, D, 1.0f);  // dP = dO Vᵀ
-  for (int r = 0; r < R; r++) {
-    float* pr = p + r * Tp;
-    float* ds = dp + r * Tp;
-    // With dropout the forward multiplied P by M (0 or 1 / (1 − p)) before V: the gradient
-    // reaching P is dP ⊙ M, and V saw P ⊙ M, which replaces P once dS is formed.
-    if (bd.mask) {
-      dropout_multipliers(m, T, bd, i0 + r);
-#pragma omp simd
-      for (int64_t j = 0; j < T; j++) ds[j] *= m[j];
-    }
-    // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
-    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int64_t j = 0; j < T; j++) dot += pr[j] * ds[j];
-#pragma omp simd
-    for (int64_t j = 0; j < T; j++) ds[j] = pr[j] * (ds[j] - dot) * scale;
-    if (bd.mask) {
-#pragma omp simd
-      for (int64_t j = 0; j < T; j++) pr[j] *= m[j];
-    }
-  }
-  weighted_rows<R>(dqrows, dp, Tp, T, k, H, D);  // dQ = dS K
-  for (int64_t j = 0; j < T; j++) {  // dK += dSᵀ Q, dV += (P ⊙ M)ᵀ dO
-    float* dkj = dk + j * D;
-    float* dvj = dv + j * D;
-    for (int r = 0; r < R; r++) {
-      const float sj = dp[r * Tp + j], pj = p[r * Tp + j];
-      const float* qr = qrows[r];
-      const float* dr = drows[r];
-#pragma omp simd
-      for (int64_t d = 0; d < D; d++) {
-        dkj[d] += sj * qr[d];
-        dvj[d] += pj * dr[d];
+}
+
+// The first T rows of src (heads, Tp, D) back into the packed rows of x.
+void scatter_heads(float* x, const float* src, int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t D) {
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t h = 0; h < heads; h++) std::memcpy(x + t * H + h * D, src + (h * Tp + t) * D, D * sizeof(float));
+}
+
+int64_t padded(int64_t T) { return (T + kRowPad - 1) / kRowPad * kRowPad; }
+
+// The sequences, longest first, so that dynamic scheduling ends with short ones.
+std::vector<int64_t> longest_first(const int32_t* cu_seqlens, int64_t num_seqs) {
+  std::vector<int64_t> order(num_seqs);
+  for (int64_t s = 0; s < num_seqs; s++) order[s] = s;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return cu_seqlens[a + 1] - cu_seqlens[a] > cu_seqlens[b + 1] - cu_seqlens[b];
+  });
+  return order;
+}
+
+template <typename E>
+void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* k, const float* v, int64_t t0,
+                      int64_t T, int64_t H, int64_t heads, const DropoutMask* mask) {
+  const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D, hTT = heads * Tp * Tp;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  constexpr bool bf16 = std::is_same_v<E, uint16_t>;
+  E* qh = grown(&Inputs<E>::q(sc), hTD);
+  E* kh = grown(&Inputs<E>::k(sc), hTD);
+  E* vh = grown(&Inputs<E>::v(sc), hTD);
+  gather_heads(qh, q + t0 * H, T, Tp, H, heads, D);
+  gather_heads(kh, k + t0 * H, T, Tp, H, heads, D);
+  gather_heads(vh, v + t0 * H, T, Tp, H, heads, D);
+  float* s = grown(&sc.s, hTT);
+  run_product(sc, {heads, Tp, D, AttnProduct::ABt, bf16}, qh, kh, s);
+  E* p = nullptr;
+  if constexpr (bf16) p = grown(&sc.p16, hTT);
+  else p = s;
+  float* m = mask ? grown(&sc.m, Tp) : nullptr;
+  for (int64_t h = 0; h < heads; h++) {
+    for (int64_t i = 0; i < Tp; i++) {
+      float* row = s + (h * Tp + i) * Tp;
+      E* prow = p + (h * Tp + i) * Tp;
+      if (i >= T) {  // padding rows: their outputs are dropped, keep them finite
+        std::memset(static_cast<void*>(prow), 0, Tp * sizeof(E));
+        continue;
       }
+      softmax_row(row, T, scale);
+      if (mask) {
+        dropout_multipliers(m, T, *mask, t0 + i, h, heads);
+#pragma omp simd
+        for (int64_t j = 0; j < T; j++) row[j] *= m[j];
+      }
+      for (int64_t j = 0; j < T; j++) store(prow + j, row[j]);
+      for (int64_t j = T; j < Tp; j++) prow[j] = E{};
     }
   }
+  float* o = grown(&sc.o, hTD);
+  run_product(sc, {heads, Tp, D, AttnProduct::PB, bf16}, p, vh, o);
+  scatter_heads(out + t0 * H, o, T, Tp, H, heads, D);
+}
+
+template <typename E>
+void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
+                       const float* k, const float* v, int64_t t0, int64_t T, int64_t H, int64_t heads,
+                       const DropoutMask* mask) {
+  const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D, hTT = heads * Tp * Tp;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  constexpr bool bf16 = std::is_same_v<E, uint16_t>;
+  E* qh = grown(&Inputs<E>::q(sc), hTD);
+  E* kh = grown(&Inputs<E>::k(sc), hTD);
+  E* vh = grown(&Inputs<E>::v(sc), hTD);
+  E* doh = grown(&Inputs<E>::d(sc), hTD);
+  gather_heads(qh, q + t0 * H, T, Tp, H, heads, D);
+  gather_heads(kh, k + t0 * H, T, Tp, H, heads, D);
+  gather_heads(vh, v + t0 * H, T, Tp, H, heads, D);
+  gather_heads(doh, d_out + t0 * H, T, Tp, H, heads, D);
+  float* s = grown(&sc.s, hTT);
+  float* dp = grown(&sc.dp, hTT);
+  run_product(sc, {heads, Tp, D, AttnProduct::ABt, bf16}, qh, kh, s);   // S, recomputed as the forward did
+  run_product(sc, {heads, Tp, D, AttnProduct::ABt, bf16}, doh, vh, dp);  // dP = dO Vᵀ
+  E *pm = nullptr, *ds = nullptr;  // P ⊙ M (what V saw) and dS, the products' inputs
+  if constexpr (bf16) {
+    pm = grown(&sc.p16, hTT);
+    ds = grown(&sc.ds16, hTT);
+  } else {
+    pm = s;
+    ds = dp;
+  }
+  float* m = mask ? grown(&sc.m, Tp) : nullptr;
+  for (int64_t h = 0; h < heads; h++) {
+    for (int64_t i = 0; i < Tp; i++) {
+      float* pr = s + (h * Tp + i) * Tp;
+      float* dpr = dp + (h * Tp + i) * Tp;
+      E* pmr = pm + (h * Tp + i) * Tp;
+      E* dsr = ds + (h * Tp + i) * Tp;
+      if (i >= T) {  // padding rows contribute nothing to dK and dV
+        std::memset(static_cast<void*>(pmr), 0, Tp * sizeof(E));
+        std::memset(static_cast<void*>(dsr), 0, Tp * sizeof(E));
+        continue;
+      }
+      softmax_row(pr, T, scale);
+      // With dropout the forward multiplied P by M (0 or 1 / (1 − p)) before V: the gradient
+      // reaching P is dP ⊙ M, and V saw P ⊙ M.
+      if (mask) {
+        dropout_multipliers(m, T, *mask, t0 + i, h, heads);
+#pragma omp simd
+        for (int64_t j = 0; j < T; j++) dpr[j] *= m[j];
+      }
+      // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t j = 0; j < T; j++) dot += pr[j] * dpr[j];
+      for (int64_t j = 0; j < T; j++) store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
+      if (mask) {
+        for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j] * m[j]);
+      } else if constexpr (bf16) {
+        for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j]);
+      }
+      for (int64_t j = T; j < Tp; j++) dsr[j] = pmr[j] = E{};
+    }
+  }
+  float* dq = grown(&sc.o, hTD);
+  float* dk = grown(&sc.dk, hTD);
+  float* dv = grown(&sc.dv, hTD);
+  run_product(sc, {heads, Tp, D, AttnProduct::PB, bf16}, ds, kh, dq);    // dQ = dS K
+  run_product(sc, {heads, Tp, D, AttnProduct::PtB, bf16}, ds, qh, dk);   // dK = dSᵀ Q
+  run_product(sc, {heads, Tp, D, AttnProduct::PtB, bf16}, pm, doh, dv);  // dV = (P ⊙ M)ᵀ dO
+  scatter_heads(d_q + t0 * H, dq, T, Tp, H, heads, D);
+  scatter_heads(d_k + t0 * H, dk, T, Tp, H, heads, D);
+  scatter_heads(d_v + t0 * H, dv, T, Tp, H, heads, D);
+}
+
+AttnScratch& attn_scratch() {
+  static thread_local AttnScratch sc;
+  return sc;
 }
 
 }  // namespace
 
 void attention_forward(float* out, const float* q, const float* k, const float* v,
                        const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
-                       const DropoutMask& dropout) {
-  constexpr int kRows = 4;
-  const int64_t D = H / heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+                       const DropoutMask& dropout, Precision precision) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
-#pragma omp parallel
-  {
-    std::vector<float> kt, scores;  // (D, Tp) keys of one head, transposed; (kRows, Tp) scores
-    std::vector<float> m;           // (Tp) dropout multipliers of one row
-#pragma omp for schedule(dynamic, 1) collapse(2)
-    for (int64_t s = 0; s < num_seqs; s++) {
-      for (int64_t h = 0; h < heads; h++) {
-        const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
-        if (T <= 0) continue;
-        const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
-        transpose_head(&kt, k + t0 * H + h * D, T, Tp, H, D);
-        scores.resize(kRows * Tp);
-        if (mask) m.resize(Tp);
-        const BlockDropout bd{mask, t0, h, heads};
-        const float* qh = q + t0 * H + h * D;
-        const float* vh = v + t0 * H + h * D;
-        float* oh = out + t0 * H + h * D;
-        int64_t i = 0;
-        for (; i + kRows <= T; i += kRows)
-          attention_rows<kRows>(oh, qh, vh, kt.data(), scores.data(), m.data(), bd, i, T, Tp, H, D, scale);
-        for (; i < T; i++) attention_rows<1>(oh, qh, vh, kt.data(), scores.data(), m.data(), bd, i, T, Tp, H, D, scale);
-      }
-    }
+  const std::vector<int64_t> order = longest_first(cu_seqlens, num_seqs);
+  const bool bf16 = precision == Precision::Bf16;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t n = 0; n < num_seqs; n++) {
+    const int64_t s = order[n], t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
+    if (T <= 0) continue;
+    if (bf16)
+      forward_sequence<uint16_t>(attn_scratch(), out, q, k, v, t0, T, H, heads, mask);
+    else
+      forward_sequence<float>(attn_scratch(), out, q, k, v, t0, T, H, heads, mask);
   }
 }
 
@@ -304,45 +409,19 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
 
 void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                         const float* k, const float* v, const int32_t* cu_seqlens,
-                        int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout) {
-  constexpr int kRows = 4;
-  const int64_t D = H / heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+                        int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout,
+                        Precision precision) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
-#pragma omp parallel
-  {
-    std::vector<float> kt, vt;  // (D, Tp) keys and values of one head, transposed
-    std::vector<float> p, dp;   // (kRows, Tp) probabilities and their gradients
-    std::vector<float> m;       // (Tp) dropout multipliers of one row
-    std::vector<float> dk, dv;  // (T, D) key and value gradients of one head
-#pragma omp for schedule(dynamic, 1) collapse(2)
-    for (int64_t s = 0; s < num_seqs; s++) {
-      for (int64_t h = 0; h < heads; h++) {
-        const int64_t t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
-        if (T <= 0) continue;
-        const int64_t Tp = (T + kColBlock - 1) / kColBlock * kColBlock;
-        const int64_t off = t0 * H + h * D;
-        transpose_head(&kt, k + off, T, Tp, H, D);
-        transpose_head(&vt, v + off, T, Tp, H, D);
-        p.resize(kRows * Tp);
-        dp.resize(kRows * Tp);
-        dk.assign(T * D, 0.0f);
-        dv.assign(T * D, 0.0f);
-        if (mask) m.resize(Tp);
-        const BlockDropout bd{mask, t0, h, heads};
-        int64_t i = 0;
-        for (; i + kRows <= T; i += kRows)
-          attention_backward_rows<kRows>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), m.data(), d_out + off,
-                                         q + off, k + off, kt.data(), vt.data(), bd, i, T, Tp, H, D, scale);
-        for (; i < T; i++)
-          attention_backward_rows<1>(d_q + off, dk.data(), dv.data(), p.data(), dp.data(), m.data(), d_out + off,
-                                     q + off, k + off, kt.data(), vt.data(), bd, i, T, Tp, H, D, scale);
-        for (int64_t j = 0; j < T; j++) {
-          std::copy(dk.begin() + j * D, dk.begin() + (j + 1) * D, d_k + off + j * H);
-          std::copy(dv.begin() + j * D, dv.begin() + (j + 1) * D, d_v + off + j * H);
-        }
-      }
-    }
+  const std::vector<int64_t> order = longest_first(cu_seqlens, num_seqs);
+  const bool bf16 = precision == Precision::Bf16;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t n = 0; n < num_seqs; n++) {
+    const int64_t s = order[n], t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
+    if (T <= 0) continue;
+    if (bf16)
+      backward_sequence<uint16_t>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, mask);
+    else
+      backward_sequence<float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, mask);
   }
 }
 

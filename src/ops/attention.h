@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "ops/dropout.h"
+#include "ops/matmul.h"
 
 namespace embtune {
 
@@ -16,10 +17,13 @@ namespace embtune {
 
 // q, k, v, out: (N, H) with head h in columns [h*D, (h+1)*D), D = H / heads. Sequence s holds
 // rows [cu_seqlens[s], cu_seqlens[s+1]). out = softmax(q kᵀ / sqrt(D)) v per sequence and head.
-// Threaded over (sequence, head). out must not alias q, k or v.
+// Threaded over sequences, longest first; each sequence's heads run as batched oneDNN products
+// padded to a multiple of 8 rows (padding keys get probability 0). In bf16, q, k, v and the
+// probabilities are rounded to bf16 for the two products (fp32 accumulation); the softmax is
+// fp32 either way. The result does not depend on the thread count. out must not alias q, k or v.
 void attention_forward(float* out, const float* q, const float* k, const float* v,
                        const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
-                       const DropoutMask& dropout = {});
+                       const DropoutMask& dropout = {}, Precision precision = Precision::Fp32);
 void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
                               int64_t heads, const DropoutMask& dropout = {});
@@ -27,11 +31,13 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
 // Gradients of attention_forward. d_out, q, k, v, d_q, d_k, d_v: (N, H) in the same packed
 // layout. The probabilities are recomputed per (sequence, head) from q and k, so the forward
 // saves nothing beyond its inputs. d_q, d_k and d_v are written (=), not accumulated; they must
-// not alias each other or the inputs. Threaded over (sequence, head); each block writes only its
-// own rows and head columns. `dropout` must be the mask the forward used: it is regenerated.
+// not alias each other or the inputs. Threaded over sequences; each writes only its own rows.
+// `dropout` must be the mask the forward used: it is regenerated. In bf16 the five products
+// (S, dP, dQ, dK, dV) take bf16 inputs (q, k, v, d_out, dS, P) and accumulate in fp32.
 void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                         const float* k, const float* v, const int32_t* cu_seqlens,
-                        int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout = {});
+                        int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout = {},
+                        Precision precision = Precision::Fp32);
 // Scalar twin in double, same contract (written, =).
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
                                const float* q, const float* k, const float* v,
