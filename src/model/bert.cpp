@@ -281,15 +281,24 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   std::vector<float> q(N * H), k(N * H), v(N * H);  // (N, H) each
   std::vector<float> ctx(N * H), tmp(N * H);          // (N, H)
   std::vector<float> inter(N * I);                     // (N, I)
+  std::vector<uint16_t> x16;                           // (N, H) x rounded to bf16, in bf16 only
   float* x = out;                                      // (N, H) the residual stream lives in out
 
   embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
                     w_.word, w_.pos, w_.type, N, H);
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
   for (const BertLayerWeights& L : w_.layers) {
-    matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H, Activation::None, precision_);
-    matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H, Activation::None, precision_);
-    matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H, Activation::None, precision_);
+    if (precision_ == Precision::Bf16) {  // one rounding of x serves the three projections
+      x16.resize(N * H);
+      round_to_bf16(x16.data(), x, N * H);
+      matmul_forward_bf16(q.data(), x16.data(), L.q_w, L.q_b, N, H, H);
+      matmul_forward_bf16(k.data(), x16.data(), L.k_w, L.k_b, N, H, H);
+      matmul_forward_bf16(v.data(), x16.data(), L.v_w, L.v_b, N, H, H);
+    } else {
+      matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H);
+      matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H);
+      matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H);
+    }
     attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads, {}, precision_);
     matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps);  // LN(attn + x)
@@ -339,6 +348,20 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
   const DropoutMask emb_drop = embedding_dropout(dropout);
   if (emb_drop.active()) dropout_forward(acts->emb_out.data(), acts->emb_out.data(), N * H, emb_drop);
   acts->layers.resize(w_.layers.size());
+  const bool bf16 = precision_ == Precision::Bf16;
+  // The forward product of one linear layer: fp32, or bf16 on the input rounded into `in16`
+  // (kept for the backward).
+  auto linear = [&](float* out, const float* in, std::vector<uint16_t>* in16, const float* w, const float* bias,
+                    int64_t K, int64_t Nout) {
+    if (!bf16) {
+      in16->clear();
+      matmul_forward(out, in, w, bias, N, K, Nout);
+      return;
+    }
+    in16->resize(N * K);
+    round_to_bf16(in16->data(), in, N * K);
+    matmul_forward_bf16(out, in16->data(), w, bias, N, K, Nout);
+  };
   const float* x = acts->emb_out.data();  // (N, H) the layer input
   for (size_t l = 0; l < w_.layers.size(); l++) {
     const BertLayerWeights& L = w_.layers[l];
@@ -347,20 +370,25 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) v->resize(N);
     A.h_pre.resize(N * I);
     A.h.resize(N * I);
-    matmul_forward(A.q.data(), x, L.q_w, L.q_b, N, H, H, Activation::None, precision_);
-    matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H, Activation::None, precision_);
-    matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H, Activation::None, precision_);
+    linear(A.q.data(), x, &A.x16, L.q_w, L.q_b, H, H);
+    if (bf16) {  // one rounding of x serves the three projections
+      matmul_forward_bf16(A.k.data(), A.x16.data(), L.k_w, L.k_b, N, H, H);
+      matmul_forward_bf16(A.v.data(), A.x16.data(), L.v_w, L.v_b, N, H, H);
+    } else {
+      matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H);
+      matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H);
+    }
     attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
                       layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
-    matmul_forward(A.res1.data(), A.ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
+    linear(A.res1.data(), A.ctx.data(), &A.ctx16, L.attn_out_w, L.attn_out_b, H, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
     if (attn_out_drop.active()) dropout_forward(A.res1.data(), A.res1.data(), N * H, attn_out_drop);
     add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
     layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps);
-    matmul_forward(A.h_pre.data(), A.x1.data(), L.inter_w, L.inter_b, N, H, I, Activation::None, precision_);
+    linear(A.h_pre.data(), A.x1.data(), &A.x1_16, L.inter_w, L.inter_b, H, I);
     std::copy(A.h_pre.begin(), A.h_pre.end(), A.h.begin());
     activation_forward(A.h.data(), N * I, Activation::Gelu);
-    matmul_forward(A.res2.data(), A.h.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
+    linear(A.res2.data(), A.h.data(), &A.h16, L.out_w, L.out_b, I, H);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
     if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
     add_inplace(A.res2.data(), A.x1.data(), N * H);
@@ -368,6 +396,26 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     x = A.out.data();
   }
 }
+
+namespace {
+
+// The backward's (N, H) and (N, I) gradient buffers, kept from call to call (grown, never
+// shrunk) so that a training step allocates nothing.
+struct BackwardScratch {
+  std::vector<float> d, d_res, d_tmp, d_q, d_k, d_v, d_h;
+};
+
+BackwardScratch& backward_scratch() {
+  static thread_local BackwardScratch s;
+  return s;
+}
+
+float* sized(std::vector<float>* v, int64_t n) {
+  if (static_cast<int64_t>(v->size()) < n) v->resize(n);
+  return v->data();
+}
+
+}  // namespace
 
 void BertModel::backward(float* grads, const BertActivations& acts, const float* d_hidden, const PackedBatch& b,
                          const DropoutConfig& dropout) const {
@@ -377,53 +425,66 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
   const int64_t heads = config_.num_attention_heads;
   // The gradient of a weight lives at the same offset in `grads` as the weight in the arena.
   auto g = [&](const float* w) { return grads + (w - params_.data()); };
-  std::vector<float> d(d_hidden, d_hidden + N * H);  // (N, H) gradient of the current layer output
-  std::vector<float> d_res(N * H), d_tmp(N * H), d_q(N * H), d_k(N * H), d_v(N * H);  // (N, H)
-  std::vector<float> d_h(N * I);                                                      // (N, I)
+  BackwardScratch& sc = backward_scratch();
+  float* d = sized(&sc.d, N * H);  // (N, H) gradient of the current layer output
+  float *d_res = sized(&sc.d_res, N * H), *d_tmp = sized(&sc.d_tmp, N * H);  // (N, H)
+  float *d_q = sized(&sc.d_q, N * H), *d_k = sized(&sc.d_k, N * H), *d_v = sized(&sc.d_v, N * H);
+  float* d_h = sized(&sc.d_h, N * I);  // (N, I)
+  std::copy(d_hidden, d_hidden + N * H, d);
+  const bool bf16 = precision_ == Precision::Bf16;
+  // The backward of one linear layer whose forward input was `in` (fp32) or its kept rounding.
+  auto linear_backward = [&](float* d_in, const float* w, const float* bias, const float* d_out, const float* in,
+                             const std::vector<uint16_t>& in16, int64_t K, int64_t Nout) {
+    if (bf16) {
+      ET_CHECK(static_cast<int64_t>(in16.size()) == N * K);  // the forward ran in bf16 too
+      matmul_backward_bf16(d_in, g(w), g(bias), d_out, in16.data(), w, N, K, Nout);
+    } else {
+      matmul_backward(d_in, g(w), g(bias), d_out, in, w, N, K, Nout);
+    }
+  };
   for (size_t l = w_.layers.size(); l-- > 0;) {
     const BertLayerWeights& L = w_.layers[l];
     const BertLayerActivations& A = acts.layers[l];
     const float* x = l == 0 ? acts.emb_out.data() : acts.layers[l - 1].out.data();
     // out = LN2(res2), res2 = dense(h) + x1
-    layer_norm_backward(d_res.data(), g(L.ln2_w), g(L.ln2_b), d.data(), A.res2.data(), A.mean2.data(), A.rstd2.data(),
-                        L.ln2_w, N, H);
+    layer_norm_backward(d_res, g(L.ln2_w), g(L.ln2_b), d, A.res2.data(), A.mean2.data(), A.rstd2.data(), L.ln2_w, N,
+                        H);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
-    const float* d_ffn_out = d_res.data();  // d res2 reaches the dense output through its dropout
+    const float* d_ffn_out = d_res;  // d res2 reaches the dense output through its dropout
     if (ffn_out_drop.active()) {
-      dropout_backward(d_tmp.data(), d_res.data(), N * H, ffn_out_drop);
-      d_ffn_out = d_tmp.data();
+      dropout_backward(d_tmp, d_res, N * H, ffn_out_drop);
+      d_ffn_out = d_tmp;
     }
-    matmul_backward(d_h.data(), g(L.out_w), g(L.out_b), d_ffn_out, A.h.data(), L.out_w, N, I, H, precision_);
-    activation_backward(d_h.data(), d_h.data(), A.h_pre.data(), N * I, Activation::Gelu);
-    matmul_backward(d_tmp.data(), g(L.inter_w), g(L.inter_b), d_h.data(), A.x1.data(), L.inter_w, N, H, I, precision_);
-    add_inplace(d_tmp.data(), d_res.data(), N * H);  // d x1: through the intermediate layer and the residual
+    linear_backward(d_h, L.out_w, L.out_b, d_ffn_out, A.h.data(), A.h16, I, H);
+    activation_backward(d_h, d_h, A.h_pre.data(), N * I, Activation::Gelu);
+    linear_backward(d_tmp, L.inter_w, L.inter_b, d_h, A.x1.data(), A.x1_16, H, I);
+    add_inplace(d_tmp, d_res, N * H);  // d x1: through the intermediate layer and the residual
     // x1 = LN1(res1), res1 = dense(ctx) + x
-    layer_norm_backward(d_res.data(), g(L.ln1_w), g(L.ln1_b), d_tmp.data(), A.res1.data(), A.mean1.data(),
-                        A.rstd1.data(), L.ln1_w, N, H);
+    layer_norm_backward(d_res, g(L.ln1_w), g(L.ln1_b), d_tmp, A.res1.data(), A.mean1.data(), A.rstd1.data(), L.ln1_w,
+                        N, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
-    const float* d_attn_out = d_res.data();  // d res1 through the dropout; d_q is free until attention
+    const float* d_attn_out = d_res;  // d res1 through the dropout; d_q is free until attention
     if (attn_out_drop.active()) {
-      dropout_backward(d_q.data(), d_res.data(), N * H, attn_out_drop);
-      d_attn_out = d_q.data();
+      dropout_backward(d_q, d_res, N * H, attn_out_drop);
+      d_attn_out = d_q;
     }
-    matmul_backward(d_tmp.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx.data(), L.attn_out_w, N, H, H, precision_);
-    attention_backward(d_q.data(), d_k.data(), d_v.data(), d_tmp.data(), A.q.data(), A.k.data(), A.v.data(),
-                       b.cu_seqlens.data(), S, H, heads, layer_dropout(dropout, l, DropoutSite::AttentionProbs),
-                       precision_);
+    linear_backward(d_tmp, L.attn_out_w, L.attn_out_b, d_attn_out, A.ctx.data(), A.ctx16, H, H);
+    attention_backward(d_q, d_k, d_v, d_tmp, A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
+                       layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
     // d x = residual + the three projections
-    std::copy(d_res.begin(), d_res.end(), d.begin());
-    matmul_backward(d_tmp.data(), g(L.q_w), g(L.q_b), d_q.data(), x, L.q_w, N, H, H, precision_);
-    add_inplace(d.data(), d_tmp.data(), N * H);
-    matmul_backward(d_tmp.data(), g(L.k_w), g(L.k_b), d_k.data(), x, L.k_w, N, H, H, precision_);
-    add_inplace(d.data(), d_tmp.data(), N * H);
-    matmul_backward(d_tmp.data(), g(L.v_w), g(L.v_b), d_v.data(), x, L.v_w, N, H, H, precision_);
-    add_inplace(d.data(), d_tmp.data(), N * H);
+    std::copy(d_res, d_res + N * H, d);
+    linear_backward(d_tmp, L.q_w, L.q_b, d_q, x, A.x16, H, H);
+    add_inplace(d, d_tmp, N * H);
+    linear_backward(d_tmp, L.k_w, L.k_b, d_k, x, A.x16, H, H);
+    add_inplace(d, d_tmp, N * H);
+    linear_backward(d_tmp, L.v_w, L.v_b, d_v, x, A.x16, H, H);
+    add_inplace(d, d_tmp, N * H);
   }
   const DropoutMask emb_drop = embedding_dropout(dropout);
-  if (emb_drop.active()) dropout_backward(d.data(), d.data(), N * H, emb_drop);
-  layer_norm_backward(d_res.data(), g(w_.emb_ln_w), g(w_.emb_ln_b), d.data(), acts.emb_sum.data(),
+  if (emb_drop.active()) dropout_backward(d, d, N * H, emb_drop);
+  layer_norm_backward(d_res, g(w_.emb_ln_w), g(w_.emb_ln_b), d, acts.emb_sum.data(),
                       acts.emb_mean.data(), acts.emb_rstd.data(), w_.emb_ln_w, N, H);
-  embedding_backward(g(w_.word), g(w_.pos), g(w_.type), d_res.data(), b.ids.data(), b.pos_ids.data(),
+  embedding_backward(g(w_.word), g(w_.pos), g(w_.type), d_res, b.ids.data(), b.pos_ids.data(),
                      b.type_ids.data(), N, H);
 }
 

@@ -104,6 +104,9 @@ struct BertLayerActivations {
   std::vector<float> res2;           // (N, H) dropout(output dense) + x1 (LN2's input)
   std::vector<float> mean2, rstd2;   // (N)
   std::vector<float> out;            // (N, H) LN2 output: the next layer's input
+  // In bf16 only (empty in fp32): the inputs of the layer's four products, rounded once in the
+  // forward and reused by the backward's weight gradients: the layer input, ctx, x1 and h.
+  std::vector<uint16_t> x16, ctx16, x1_16, h16;
 };
 
 struct BertActivations {

@@ -129,7 +129,7 @@ void matmul_execute(const MatmulPrim& p, const void* src, const void* weights, f
 
 // Scratch for the bf16 copies of a matmul's inputs, reused call after call (grown, never shrunk).
 struct Bf16Scratch {
-  std::vector<uint16_t> a, b, c;
+  std::vector<uint16_t> a, b, c;  // d_out, weight, input
 };
 Bf16Scratch& bf16_scratch() {
   static thread_local Bf16Scratch s;
@@ -171,24 +171,72 @@ void round_to_bf16(uint16_t* out, const float* x, int64_t n) {
   }
 }
 
-void matmul_forward(float* out, const float* in, const float* weight, const float* bias,
-                    int64_t M, int64_t K, int64_t N, Activation act, Precision precision) {
-  if (M == 0 || N == 0) return;
-  ET_CHECK(K > 0);
-  const bool bf16 = precision == Precision::Bf16;
+namespace {
+
+// The forward product on prepared inputs: fp32 in and weight, or bf16 patterns of both.
+void run_forward(float* out, const void* in, const void* weight, const float* bias, int64_t M, int64_t K, int64_t N,
+                 Activation act, bool bf16) {
   const MatmulPrim p = matmul_primitive({M, K, N, bias != nullptr, act, MatmulPass::Forward, bf16});
   auto& ctx = dnnl_ctx();
-  Bf16Scratch& scratch = bf16_scratch();
-  const void* in_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.a, in, M * K)) : in;
-  const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
-  dnnl::memory src(p.pd.src_desc(), ctx.engine, const_cast<void*>(in_data));
-  dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weight_data));
+  dnnl::memory src(p.pd.src_desc(), ctx.engine, const_cast<void*>(in));
+  dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weight));
   dnnl::memory dst(p.pd.dst_desc(), ctx.engine, out);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
   if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(p.pd.bias_desc(), ctx.engine, const_cast<float*>(bias)));
   p.prim.execute(ctx.stream, args);
   ctx.stream.wait();
+}
+
+// The two backward products and the bias sum on a prepared input (`in_data`: fp32, or bf16
+// patterns when bf16); d_out and the weight are rounded here in bf16.
+void run_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const void* in_data,
+                  const float* weight, int64_t M, int64_t K, int64_t N, bool bf16) {
+  Bf16Scratch& scratch = bf16_scratch();
+  const void* d_out_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.a, d_out, M * N)) : d_out;
+  if (d_in) {
+    const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
+    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16}), d_out_data,
+                   weight_data, d_in);
+  }
+  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights, bf16}), d_out_data,
+                 in_data, d_weight);
+  if (!d_bias) return;
+  // Threads own blocks of columns and walk all rows, so the row loop stays contiguous and
+  // every column is summed in the same order whatever the thread count.
+  constexpr int64_t block = 64;
+  const int64_t blocks = (N + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const int64_t c0 = blk * block, width = std::min(block, N - c0);
+    float acc[block] = {};
+    for (int64_t m = 0; m < M; m++) {
+      const float* row = d_out + m * N + c0;
+#pragma omp simd
+      for (int64_t c = 0; c < width; c++) acc[c] += row[c];
+    }
+    for (int64_t c = 0; c < width; c++) d_bias[c0 + c] += acc[c];
+  }
+}
+
+}  // namespace
+
+void matmul_forward(float* out, const float* in, const float* weight, const float* bias,
+                    int64_t M, int64_t K, int64_t N, Activation act, Precision precision) {
+  if (M == 0 || N == 0) return;
+  ET_CHECK(K > 0);
+  if (precision == Precision::Bf16) {
+    matmul_forward_bf16(out, as_bf16(&bf16_scratch().c, in, M * K), weight, bias, M, K, N, act);
+    return;
+  }
+  run_forward(out, in, weight, bias, M, K, N, act, false);
+}
+
+void matmul_forward_bf16(float* out, const uint16_t* in, const float* weight, const float* bias,
+                         int64_t M, int64_t K, int64_t N, Activation act) {
+  if (M == 0 || N == 0) return;
+  ET_CHECK(K > 0);
+  run_forward(out, in, as_bf16(&bf16_scratch().b, weight, N * K), bias, M, K, N, act, true);
 }
 
 void matmul_forward_scalar(float* out, const float* in, const float* weight, const float* bias,
@@ -210,33 +258,22 @@ void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d
     return;
   }
   ET_CHECK(K > 0);
-  const bool bf16 = precision == Precision::Bf16;
-  Bf16Scratch& scratch = bf16_scratch();
-  const void* d_out_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.a, d_out, M * N)) : d_out;
-  if (d_in) {
-    const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
-    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16}), d_out_data,
-                   weight_data, d_in);
+  if (precision == Precision::Bf16) {
+    matmul_backward_bf16(d_in, d_weight, d_bias, d_out, as_bf16(&bf16_scratch().c, in, M * K), weight, M, K, N);
+    return;
   }
-  const void* in_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.c, in, M * K)) : in;
-  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights, bf16}), d_out_data,
-                 in_data, d_weight);
-  if (!d_bias) return;
-  // Threads own blocks of columns and walk all rows, so the row loop stays contiguous and
-  // every column is summed in the same order whatever the thread count.
-  constexpr int64_t block = 64;
-  const int64_t blocks = (N + block - 1) / block;
-#pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < blocks; blk++) {
-    const int64_t c0 = blk * block, width = std::min(block, N - c0);
-    float acc[block] = {};
-    for (int64_t m = 0; m < M; m++) {
-      const float* row = d_out + m * N + c0;
-#pragma omp simd
-      for (int64_t c = 0; c < width; c++) acc[c] += row[c];
-    }
-    for (int64_t c = 0; c < width; c++) d_bias[c0 + c] += acc[c];
+  run_backward(d_in, d_weight, d_bias, d_out, in, weight, M, K, N, false);
+}
+
+void matmul_backward_bf16(float* d_in, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
+                          const float* weight, int64_t M, int64_t K, int64_t N) {
+  if (M == 0) return;
+  if (N == 0) {
+    if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
+    return;
   }
+  ET_CHECK(K > 0);
+  run_backward(d_in, d_weight, d_bias, d_out, in, weight, M, K, N, true);
 }
 
 void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,

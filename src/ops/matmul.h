@@ -26,6 +26,12 @@ void matmul_forward(float* out, const float* in, const float* weight, const floa
                     int64_t M, int64_t K, int64_t N, Activation act = Activation::None,
                     Precision precision = Precision::Fp32);
 
+// matmul_forward in bf16 with `in` already rounded (bf16 bit patterns, as round_to_bf16 writes
+// them): callers that feed one activation to several products, or keep it for the backward,
+// round it once. The weight is rounded here.
+void matmul_forward_bf16(float* out, const uint16_t* in, const float* weight, const float* bias,
+                         int64_t M, int64_t K, int64_t N, Activation act = Activation::None);
+
 // The plain reference of matmul_forward (double accumulation, erf-based GELU).
 void matmul_forward_scalar(float* out, const float* in, const float* weight, const float* bias,
                            int64_t M, int64_t K, int64_t N, Activation act = Activation::None);
@@ -38,6 +44,10 @@ void matmul_forward_scalar(float* out, const float* in, const float* weight, con
 // In bf16, d_out, in and weight are rounded to bf16 for the two products; d_bias sums fp32 d_out.
 void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
                      const float* weight, int64_t M, int64_t K, int64_t N, Precision precision = Precision::Fp32);
+// matmul_backward in bf16 with `in` already rounded (the forward's bf16 input, kept); d_out and
+// the weight are rounded here, d_bias sums the fp32 d_out. Same contract otherwise.
+void matmul_backward_bf16(float* d_in, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
+                          const float* weight, int64_t M, int64_t K, int64_t N);
 // x (n) rounded to bfloat16 (round to nearest even; NaN stays NaN), as uint16 bit patterns.
 void round_to_bf16(uint16_t* out, const float* x, int64_t n);
 // The plain reference of matmul_backward (double accumulation), same contract.
