@@ -18,6 +18,14 @@ namespace embtune {
 
 namespace {
 
+// v resized to n; when it must grow, with a quarter more room, so that batches of varying token
+// counts stop reallocating (and faulting in fresh pages) after the first few.
+template <typename T>
+void fit(std::vector<T>* v, int64_t n) {
+  if (static_cast<int64_t>(v->capacity()) < n) v->reserve(static_cast<size_t>(n + n / 4));
+  v->resize(static_cast<size_t>(n));
+}
+
 // a (n) += b (n)
 void add_inplace(float* a, const float* b, int64_t n) {
 #pragma omp parallel for simd schedule(static)
@@ -337,10 +345,10 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
   const float eps = static_cast<float>(config_.layer_norm_eps);
   ET_CHECK(dropout.hidden >= 0.0f && dropout.hidden < 1.0f && dropout.attention >= 0.0f && dropout.attention < 1.0f);
   acts->dropout = dropout;
-  acts->emb_sum.resize(N * H);
-  acts->emb_mean.resize(N);
-  acts->emb_rstd.resize(N);
-  acts->emb_out.resize(N * H);
+  fit(&acts->emb_sum, N * H);
+  fit(&acts->emb_mean, N);
+  fit(&acts->emb_rstd, N);
+  fit(&acts->emb_out, N * H);
   embedding_forward(acts->emb_sum.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(), w_.word, w_.pos, w_.type,
                     N, H);
   layer_norm_forward(acts->emb_out.data(), acts->emb_mean.data(), acts->emb_rstd.data(), acts->emb_sum.data(), nullptr,
@@ -358,7 +366,7 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
       matmul_forward(out, in, w, bias, N, K, Nout);
       return;
     }
-    in16->resize(N * K);
+    fit(in16, N * K);
     round_to_bf16(in16->data(), in, N * K);
     matmul_forward_bf16(out, in16->data(), w, bias, N, K, Nout);
   };
@@ -366,10 +374,10 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
   for (size_t l = 0; l < w_.layers.size(); l++) {
     const BertLayerWeights& L = w_.layers[l];
     BertLayerActivations& A = acts->layers[l];
-    for (auto* v : {&A.q, &A.k, &A.v, &A.ctx, &A.res1, &A.x1, &A.res2, &A.out}) v->resize(N * H);
-    for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) v->resize(N);
-    A.h_pre.resize(N * I);
-    A.h.resize(N * I);
+    for (auto* v : {&A.q, &A.k, &A.v, &A.ctx, &A.res1, &A.x1, &A.res2, &A.out}) fit(v, N * H);
+    for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) fit(v, N);
+    fit(&A.h_pre, N * I);
+    fit(&A.h, N * I);
     linear(A.q.data(), x, &A.x16, L.q_w, L.q_b, H, H);
     if (bf16) {  // one rounding of x serves the three projections
       matmul_forward_bf16(A.k.data(), A.x16.data(), L.k_w, L.k_b, N, H, H);
@@ -386,8 +394,7 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
     layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps);
     linear(A.h_pre.data(), A.x1.data(), &A.x1_16, L.inter_w, L.inter_b, H, I);
-    std::copy(A.h_pre.begin(), A.h_pre.end(), A.h.begin());
-    activation_forward(A.h.data(), N * I, Activation::Gelu);
+    activation_forward(A.h.data(), A.h_pre.data(), N * I, Activation::Gelu);
     linear(A.res2.data(), A.h.data(), &A.h16, L.out_w, L.out_b, I, H);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
     if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
@@ -411,7 +418,7 @@ BackwardScratch& backward_scratch() {
 }
 
 float* sized(std::vector<float>* v, int64_t n) {
-  if (static_cast<int64_t>(v->size()) < n) v->resize(n);
+  if (static_cast<int64_t>(v->size()) < n) v->resize(static_cast<size_t>(n + n / 4));
   return v->data();
 }
 
@@ -471,8 +478,8 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     linear_backward(d_tmp, L.attn_out_w, L.attn_out_b, d_attn_out, A.ctx.data(), A.ctx16, H, H);
     attention_backward(d_q, d_k, d_v, d_tmp, A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
                        layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
-    // d x = residual + the three projections
-    std::copy(d_res, d_res + N * H, d);
+    // d x = residual + the three projections: d_res becomes d (its buffer is free until the next layer)
+    std::swap(d, d_res);
     linear_backward(d_tmp, L.q_w, L.q_b, d_q, x, A.x16, H, H);
     add_inplace(d, d_tmp, N * H);
     linear_backward(d_tmp, L.k_w, L.k_b, d_k, x, A.x16, H, H);

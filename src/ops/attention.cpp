@@ -187,7 +187,7 @@ struct Inputs<uint16_t> {
 
 template <typename V>
 typename V::value_type* grown(V* v, size_t n) {
-  if (v->size() < n) v->resize(n);
+  if (v->size() < n) v->resize(n + n / 4);  // room for a longer sequence next time
   return v->data();
 }
 

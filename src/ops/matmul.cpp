@@ -137,7 +137,7 @@ Bf16Scratch& bf16_scratch() {
 }
 
 const uint16_t* as_bf16(std::vector<uint16_t>* buf, const float* x, int64_t n) {
-  if (static_cast<int64_t>(buf->size()) < n) buf->resize(n);
+  if (static_cast<int64_t>(buf->size()) < n) buf->resize(static_cast<size_t>(n + n / 4));  // room for the next batch
   round_to_bf16(buf->data(), x, n);
   return buf->data();
 }
@@ -299,16 +299,22 @@ void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const f
   }
 }
 
-void activation_forward(float* x, int64_t n, Activation act) {
-  if (act == Activation::None || n == 0) return;
+void activation_forward(float* x, int64_t n, Activation act) { activation_forward(x, x, n, act); }
+
+void activation_forward(float* y, const float* x, int64_t n, Activation act) {
+  if (n == 0) return;
+  if (act == Activation::None) {
+    if (y != x) std::copy(x, x + n, y);
+    return;
+  }
   using dt = dnnl::memory::data_type;
   auto& ctx = dnnl_ctx();
   dnnl::memory::desc md({n}, dt::f32, dnnl::memory::format_tag::a);
   dnnl::eltwise_forward::primitive_desc pd(
       dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, eltwise_of(act), md, 0.0f, 0.0f),
       ctx.engine);
-  dnnl::memory mem(md, ctx.engine, x);
-  dnnl::eltwise_forward(pd).execute(ctx.stream, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
+  dnnl::eltwise_forward(pd).execute(ctx.stream, {{DNNL_ARG_SRC, dnnl::memory(md, ctx.engine, const_cast<float*>(x))},
+                                                 {DNNL_ARG_DST, dnnl::memory(md, ctx.engine, y)}});
   ctx.stream.wait();
 }
 

@@ -56,6 +56,8 @@ void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const f
 
 // Applies an activation in place (n values), as a standalone op.
 void activation_forward(float* x, int64_t n, Activation act);
+// y (n) = act(x (n)), out of place (y must not partly overlap x).
+void activation_forward(float* y, const float* x, int64_t n, Activation act);
 void activation_forward_scalar(float* x, int64_t n, Activation act);
 
 // d_x (n) = d_y (n) · act'(x), x (n) the PRE-activation values. d_x is WRITTEN and may alias
