@@ -156,12 +156,20 @@ AttnPrim attn_primitive(const AttnKey& key) {
   return cache.emplace(key, p).first->second;
 }
 
+// One primitive ready to run on one thread: its memory objects are made once and pointed at
+// new buffers per call (set_data_handle), so a call costs the product and little else.
+struct AttnExec {
+  dnnl::matmul prim;
+  dnnl::memory src, wei, dst;
+  std::unordered_map<int, dnnl::memory> args;
+};
+
 // One thread's buffers, grown and reused from call to call.
 struct AttnScratch {
-  std::vector<uint8_t> dnnl;                      // the primitives' scratchpad
-  std::vector<float> s, dp;                       // (heads, Tp, Tp) scores / probabilities, dP / dS
+  std::map<AttnKey, AttnExec> execs;              // this thread's ready primitives
+  std::vector<float> s, dp;                       // (group, Tp, Tp) scores / probabilities, dP / dS
   std::vector<float> o, dk, dv;                   // (heads, Tp, D) product outputs
-  std::vector<uint16_t> p16, ds16;                // (heads, Tp, Tp) bf16 copies of P and dS
+  std::vector<uint16_t> p16, ds16;                // (group, Tp, Tp) bf16 copies of P and dS
   std::vector<uint16_t> q16, k16, v16, do16;      // (heads, Tp, D) bf16 inputs
   std::vector<float> q32, k32, v32, do32;         // (heads, Tp, D) fp32 inputs
   std::vector<float> m;                           // (Tp) dropout multipliers
@@ -191,17 +199,29 @@ typename V::value_type* grown(V* v, size_t n) {
   return v->data();
 }
 
-// Runs one product on this thread (inside a parallel region oneDNN runs it single-threaded).
-void run_product(AttnScratch& sc, const AttnKey& key, const void* src, const void* wei, float* dst) {
+AttnExec& attn_exec(AttnScratch& sc, const AttnKey& key) {
+  auto it = sc.execs.find(key);
+  if (it != sc.execs.end()) return it->second;
+  if (sc.execs.size() >= 1024) sc.execs.clear();
   const AttnPrim p = attn_primitive(key);
   const dnnl::engine& eng = attn_engine();
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), eng, const_cast<void*>(src))},
-      {DNNL_ARG_WEIGHTS, dnnl::memory(p.pd.weights_desc(), eng, const_cast<void*>(wei))},
-      {DNNL_ARG_DST, dnnl::memory(p.pd.dst_desc(), eng, dst)}};
-  if (p.scratch_bytes)
-    args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(p.pd.scratchpad_desc(), eng, grown(&sc.dnnl, p.scratch_bytes)));
-  p.prim.execute(sc.stream, args);
+  AttnExec e;
+  e.prim = p.prim;
+  e.src = dnnl::memory(p.pd.src_desc(), eng, DNNL_MEMORY_NONE);
+  e.wei = dnnl::memory(p.pd.weights_desc(), eng, DNNL_MEMORY_NONE);
+  e.dst = dnnl::memory(p.pd.dst_desc(), eng, DNNL_MEMORY_NONE);
+  e.args = {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.wei}, {DNNL_ARG_DST, e.dst}};
+  if (p.scratch_bytes) e.args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(p.pd.scratchpad_desc(), eng));
+  return sc.execs.emplace(key, std::move(e)).first->second;
+}
+
+// Runs one product on this thread (inside a parallel region oneDNN runs it single-threaded).
+void run_product(AttnScratch& sc, const AttnKey& key, const void* src, const void* wei, float* dst) {
+  AttnExec& e = attn_exec(sc, key);
+  e.src.set_data_handle(const_cast<void*>(src));
+  e.wei.set_data_handle(const_cast<void*>(wei));
+  e.dst.set_data_handle(dst);
+  e.prim.execute(sc.stream, e.args);
   sc.stream.wait();
 }
 
@@ -224,6 +244,18 @@ void scatter_heads(float* x, const float* src, int64_t T, int64_t Tp, int64_t H,
 
 int64_t padded(int64_t T) { return (T + kRowPad - 1) / kRowPad * kRowPad; }
 
+// How many heads go through the products together: as many as keep their (Tp, Tp) score-sized
+// buffers (`bytes_per_entry` bytes per score) within a core's cache, so that the softmax and
+// the next product find them there; a divisor of `heads`, so a model sees few shapes.
+int64_t head_group(int64_t heads, int64_t Tp, int64_t bytes_per_entry) {
+  constexpr int64_t kBudget = 384 * 1024;
+  const int64_t fit = std::max<int64_t>(1, kBudget / (Tp * Tp * bytes_per_entry));
+  int64_t g = 1;
+  for (int64_t d = 1; d <= heads; d++)
+    if (heads % d == 0 && d <= fit) g = d;
+  return g;
+}
+
 // The sequences, longest first, so that dynamic scheduling ends with short ones.
 std::vector<int64_t> longest_first(const int32_t* cu_seqlens, int64_t num_seqs) {
   std::vector<int64_t> order(num_seqs);
@@ -237,41 +269,46 @@ std::vector<int64_t> longest_first(const int32_t* cu_seqlens, int64_t num_seqs) 
 template <typename E>
 void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* k, const float* v, int64_t t0,
                       int64_t T, int64_t H, int64_t heads, const DropoutMask* mask) {
-  const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D, hTT = heads * Tp * Tp;
+  const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
+  const int64_t G = head_group(heads, Tp, bf16 ? 6 : 4), gTT = G * Tp * Tp;
   E* qh = grown(&Inputs<E>::q(sc), hTD);
   E* kh = grown(&Inputs<E>::k(sc), hTD);
   E* vh = grown(&Inputs<E>::v(sc), hTD);
   gather_heads(qh, q + t0 * H, T, Tp, H, heads, D);
   gather_heads(kh, k + t0 * H, T, Tp, H, heads, D);
   gather_heads(vh, v + t0 * H, T, Tp, H, heads, D);
-  float* s = grown(&sc.s, hTT);
-  run_product(sc, {heads, Tp, D, AttnProduct::ABt, bf16}, qh, kh, s);
+  float* s = grown(&sc.s, gTT);
   E* p = nullptr;
-  if constexpr (bf16) p = grown(&sc.p16, hTT);
+  if constexpr (bf16) p = grown(&sc.p16, gTT);
   else p = s;
   float* m = mask ? grown(&sc.m, Tp) : nullptr;
-  for (int64_t h = 0; h < heads; h++) {
-    for (int64_t i = 0; i < Tp; i++) {
-      float* row = s + (h * Tp + i) * Tp;
-      E* prow = p + (h * Tp + i) * Tp;
-      if (i >= T) {  // padding rows: their outputs are dropped, keep them finite
-        std::memset(static_cast<void*>(prow), 0, Tp * sizeof(E));
-        continue;
-      }
-      softmax_row(row, T, scale);
-      if (mask) {
-        dropout_multipliers(m, T, *mask, t0 + i, h, heads);
-#pragma omp simd
-        for (int64_t j = 0; j < T; j++) row[j] *= m[j];
-      }
-      for (int64_t j = 0; j < T; j++) store(prow + j, row[j]);
-      for (int64_t j = T; j < Tp; j++) prow[j] = E{};
-    }
-  }
   float* o = grown(&sc.o, hTD);
-  run_product(sc, {heads, Tp, D, AttnProduct::PB, bf16}, p, vh, o);
+  for (int64_t h0 = 0; h0 < heads; h0 += G) {
+    const int64_t off = h0 * Tp * D;
+    run_product(sc, {G, Tp, D, AttnProduct::ABt, bf16}, qh + off, kh + off, s);
+    for (int64_t g = 0; g < G; g++) {
+      for (int64_t i = 0; i < Tp; i++) {
+        float* row = s + (g * Tp + i) * Tp;
+        E* prow = p + (g * Tp + i) * Tp;
+        if (i >= T) {  // padding rows: their outputs are dropped, keep them finite
+          std::memset(static_cast<void*>(prow), 0, Tp * sizeof(E));
+          continue;
+        }
+        softmax_row(row, T, scale);
+        if (mask) {
+          dropout_multipliers(m, T, *mask, t0 + i, h0 + g, heads);
+#pragma omp simd
+          for (int64_t j = 0; j < T; j++) row[j] *= m[j];
+        }
+        if constexpr (bf16)
+          for (int64_t j = 0; j < T; j++) store(prow + j, row[j]);
+        for (int64_t j = T; j < Tp; j++) prow[j] = E{};
+      }
+    }
+    run_product(sc, {G, Tp, D, AttnProduct::PB, bf16}, p, vh + off, o + off);
+  }
   scatter_heads(out + t0 * H, o, T, Tp, H, heads, D);
 }
 
@@ -279,9 +316,10 @@ template <typename E>
 void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                        const float* k, const float* v, int64_t t0, int64_t T, int64_t H, int64_t heads,
                        const DropoutMask* mask) {
-  const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D, hTT = heads * Tp * Tp;
+  const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
+  const int64_t G = head_group(heads, Tp, bf16 ? 12 : 8), gTT = G * Tp * Tp;
   E* qh = grown(&Inputs<E>::q(sc), hTD);
   E* kh = grown(&Inputs<E>::k(sc), hTD);
   E* vh = grown(&Inputs<E>::v(sc), hTD);
@@ -290,57 +328,60 @@ void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, cons
   gather_heads(kh, k + t0 * H, T, Tp, H, heads, D);
   gather_heads(vh, v + t0 * H, T, Tp, H, heads, D);
   gather_heads(doh, d_out + t0 * H, T, Tp, H, heads, D);
-  float* s = grown(&sc.s, hTT);
-  float* dp = grown(&sc.dp, hTT);
-  run_product(sc, {heads, Tp, D, AttnProduct::ABt, bf16}, qh, kh, s);   // S, recomputed as the forward did
-  run_product(sc, {heads, Tp, D, AttnProduct::ABt, bf16}, doh, vh, dp);  // dP = dO Vᵀ
+  float* s = grown(&sc.s, gTT);
+  float* dp = grown(&sc.dp, gTT);
   E *pm = nullptr, *ds = nullptr;  // P ⊙ M (what V saw) and dS, the products' inputs
   if constexpr (bf16) {
-    pm = grown(&sc.p16, hTT);
-    ds = grown(&sc.ds16, hTT);
+    pm = grown(&sc.p16, gTT);
+    ds = grown(&sc.ds16, gTT);
   } else {
     pm = s;
     ds = dp;
   }
   float* m = mask ? grown(&sc.m, Tp) : nullptr;
-  for (int64_t h = 0; h < heads; h++) {
-    for (int64_t i = 0; i < Tp; i++) {
-      float* pr = s + (h * Tp + i) * Tp;
-      float* dpr = dp + (h * Tp + i) * Tp;
-      E* pmr = pm + (h * Tp + i) * Tp;
-      E* dsr = ds + (h * Tp + i) * Tp;
-      if (i >= T) {  // padding rows contribute nothing to dK and dV
-        std::memset(static_cast<void*>(pmr), 0, Tp * sizeof(E));
-        std::memset(static_cast<void*>(dsr), 0, Tp * sizeof(E));
-        continue;
-      }
-      softmax_row(pr, T, scale);
-      // With dropout the forward multiplied P by M (0 or 1 / (1 − p)) before V: the gradient
-      // reaching P is dP ⊙ M, and V saw P ⊙ M.
-      if (mask) {
-        dropout_multipliers(m, T, *mask, t0 + i, h, heads);
-#pragma omp simd
-        for (int64_t j = 0; j < T; j++) dpr[j] *= m[j];
-      }
-      // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
-      float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t j = 0; j < T; j++) dot += pr[j] * dpr[j];
-      for (int64_t j = 0; j < T; j++) store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
-      if (mask) {
-        for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j] * m[j]);
-      } else if constexpr (bf16) {
-        for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j]);
-      }
-      for (int64_t j = T; j < Tp; j++) dsr[j] = pmr[j] = E{};
-    }
-  }
   float* dq = grown(&sc.o, hTD);
   float* dk = grown(&sc.dk, hTD);
   float* dv = grown(&sc.dv, hTD);
-  run_product(sc, {heads, Tp, D, AttnProduct::PB, bf16}, ds, kh, dq);    // dQ = dS K
-  run_product(sc, {heads, Tp, D, AttnProduct::PtB, bf16}, ds, qh, dk);   // dK = dSᵀ Q
-  run_product(sc, {heads, Tp, D, AttnProduct::PtB, bf16}, pm, doh, dv);  // dV = (P ⊙ M)ᵀ dO
+  for (int64_t h0 = 0; h0 < heads; h0 += G) {
+    const int64_t off = h0 * Tp * D;
+    run_product(sc, {G, Tp, D, AttnProduct::ABt, bf16}, qh + off, kh + off, s);    // S, recomputed as the forward did
+    run_product(sc, {G, Tp, D, AttnProduct::ABt, bf16}, doh + off, vh + off, dp);  // dP = dO Vᵀ
+    for (int64_t g = 0; g < G; g++) {
+      for (int64_t i = 0; i < Tp; i++) {
+        float* pr = s + (g * Tp + i) * Tp;
+        float* dpr = dp + (g * Tp + i) * Tp;
+        E* pmr = pm + (g * Tp + i) * Tp;
+        E* dsr = ds + (g * Tp + i) * Tp;
+        if (i >= T) {  // padding rows contribute nothing to dK and dV
+          std::memset(static_cast<void*>(pmr), 0, Tp * sizeof(E));
+          std::memset(static_cast<void*>(dsr), 0, Tp * sizeof(E));
+          continue;
+        }
+        softmax_row(pr, T, scale);
+        // With dropout the forward multiplied P by M (0 or 1 / (1 − p)) before V: the gradient
+        // reaching P is dP ⊙ M, and V saw P ⊙ M.
+        if (mask) {
+          dropout_multipliers(m, T, *mask, t0 + i, h0 + g, heads);
+#pragma omp simd
+          for (int64_t j = 0; j < T; j++) dpr[j] *= m[j];
+        }
+        // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t j = 0; j < T; j++) dot += pr[j] * dpr[j];
+        for (int64_t j = 0; j < T; j++) store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
+        if (mask) {
+          for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j] * m[j]);
+        } else if constexpr (bf16) {
+          for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j]);
+        }
+        for (int64_t j = T; j < Tp; j++) dsr[j] = pmr[j] = E{};
+      }
+    }
+    run_product(sc, {G, Tp, D, AttnProduct::PB, bf16}, ds, kh + off, dq + off);    // dQ = dS K
+    run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, ds, qh + off, dk + off);   // dK = dSᵀ Q
+    run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, pm, doh + off, dv + off);  // dV = (P ⊙ M)ᵀ dO
+  }
   scatter_heads(d_q + t0 * H, dq, T, Tp, H, heads, D);
   scatter_heads(d_k + t0 * H, dk, T, Tp, H, heads, D);
   scatter_heads(d_v + t0 * H, dv, T, Tp, H, heads, D);

@@ -17,8 +17,9 @@ namespace embtune {
 
 // q, k, v, out: (N, H) with head h in columns [h*D, (h+1)*D), D = H / heads. Sequence s holds
 // rows [cu_seqlens[s], cu_seqlens[s+1]). out = softmax(q kᵀ / sqrt(D)) v per sequence and head.
-// Threaded over sequences, longest first; each sequence's heads run as batched oneDNN products
-// padded to a multiple of 8 rows (padding keys get probability 0). In bf16, q, k, v and the
+// Threaded over sequences, longest first; a sequence's heads run as batched oneDNN products,
+// as many heads at a time as keep their scores in cache, padded to a multiple of 8 rows
+// (padding keys get probability 0). In bf16, q, k, v and the
 // probabilities are rounded to bf16 for the two products (fp32 accumulation); the softmax is
 // fp32 either way. The result does not depend on the thread count. out must not alias q, k or v.
 void attention_forward(float* out, const float* q, const float* k, const float* v,
