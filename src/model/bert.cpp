@@ -26,6 +26,12 @@ void fit(std::vector<T>* v, int64_t n) {
   v->resize(static_cast<size_t>(n));
 }
 
+// The inference forward's buffers: q, k, v, ctx, tmp (N, H); inter (N, I); x16 (N, H) bf16.
+struct InferenceScratch {
+  std::vector<float> q, k, v, ctx, tmp, inter;
+  std::vector<uint16_t> x16;
+};
+
 // a (n) += b (n)
 void add_inplace(float* a, const float* b, int64_t n) {
 #pragma omp parallel for simd schedule(static)
@@ -286,18 +292,20 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   const int64_t heads = config_.num_attention_heads;
   const float eps = static_cast<float>(config_.layer_norm_eps);
   if (N == 0) return;
-  std::vector<float> q(N * H), k(N * H), v(N * H);  // (N, H) each
-  std::vector<float> ctx(N * H), tmp(N * H);          // (N, H)
-  std::vector<float> inter(N * I);                     // (N, I)
-  std::vector<uint16_t> x16;                           // (N, H) x rounded to bf16, in bf16 only
-  float* x = out;                                      // (N, H) the residual stream lives in out
+  // Kept from batch to batch on this thread (grown with room, never shrunk): a fresh buffer per
+  // batch would fault its pages in again inside the products.
+  static thread_local InferenceScratch sc;
+  auto& [q, k, v, ctx, tmp, inter, x16] = sc;
+  for (auto* t : {&q, &k, &v, &ctx, &tmp}) fit(t, N * H);  // (N, H) each
+  fit(&inter, N * I);                                      // (N, I)
+  float* x = out;                                          // (N, H) the residual stream lives in out
 
   embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
                     w_.word, w_.pos, w_.type, N, H);
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
   for (const BertLayerWeights& L : w_.layers) {
     if (precision_ == Precision::Bf16) {  // one rounding of x serves the three projections
-      x16.resize(N * H);
+      fit(&x16, N * H);
       round_to_bf16(x16.data(), x, N * H);
       matmul_forward_bf16(q.data(), x16.data(), L.q_w, L.q_b, N, H, H);
       matmul_forward_bf16(k.data(), x16.data(), L.k_w, L.k_b, N, H, H);
