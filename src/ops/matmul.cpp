@@ -62,6 +62,23 @@ struct MatmulPrim {
   dnnl::matmul prim;
 };
 
+// The primitives take their scratchpad from the caller (scratchpad_mode::user): oneDNN's own would
+// allocate per execution, and a fresh multi-megabyte block faults its pages in on every call.
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// This thread's scratchpad memory for primitive `pd`, grown (never shrunk) and reused.
+dnnl::memory scratchpad_for(const dnnl::matmul::primitive_desc& pd, const dnnl::engine& engine) {
+  static thread_local std::vector<uint8_t> buf;
+  const dnnl::memory::desc md = pd.scratchpad_desc();
+  const size_t bytes = md.get_size();
+  if (buf.size() < bytes) buf.resize(bytes + bytes / 4);
+  return dnnl::memory(md, engine, buf.data());
+}
+
 // Primitive creation costs tens of microseconds; batches repeat shapes, so keep them. Returned
 // by value (oneDNN handles are reference-counted) so that a cache flush by another thread
 // cannot pull a primitive from under its user.
@@ -81,7 +98,7 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
     dnnl::memory::desc src({key.M, key.N}, in_type, tag::ab);
     dnnl::memory::desc wei({key.N, key.K}, in_type, tag::ab);
     dnnl::memory::desc dst({key.M, key.K}, dt::f32, tag::ab);
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), ctx.engine);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), user_scratchpad(), ctx.engine);
     return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
   }
   if (key.pass == MatmulPass::BackwardWeights) {
@@ -91,7 +108,7 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
     // The sum post-op makes the primitive add to what d_weight holds (dst = 1·dst + product).
     dnnl::post_ops po;
     po.append_sum(1.0f);
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = user_scratchpad();
     attr.set_post_ops(po);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), attr, ctx.engine);
     return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
@@ -99,7 +116,7 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
   dnnl::memory::desc src({key.M, key.K}, in_type, tag::ab);
   dnnl::memory::desc wei({key.K, key.N}, in_type, tag::ba);  // (N, K) row-major = Kx N transposed
   dnnl::memory::desc dst({key.M, key.N}, dt::f32, tag::ab);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = user_scratchpad();
   if (key.act != Activation::None) {
     dnnl::post_ops po;
     po.append_eltwise(1.0f, eltwise_of(key.act), 0.0f, 0.0f);
@@ -123,7 +140,8 @@ void matmul_execute(const MatmulPrim& p, const void* src, const void* weights, f
   p.prim.execute(ctx.stream,
                  {{DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), ctx.engine, const_cast<void*>(src))},
                   {DNNL_ARG_WEIGHTS, dnnl::memory(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weights))},
-                  {DNNL_ARG_DST, dnnl::memory(p.pd.dst_desc(), ctx.engine, dst)}});
+                  {DNNL_ARG_DST, dnnl::memory(p.pd.dst_desc(), ctx.engine, dst)},
+                  {DNNL_ARG_SCRATCHPAD, scratchpad_for(p.pd, ctx.engine)}});
   ctx.stream.wait();
 }
 
@@ -182,7 +200,8 @@ void run_forward(float* out, const void* in, const void* weight, const float* bi
   dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weight));
   dnnl::memory dst(p.pd.dst_desc(), ctx.engine, out);
   std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
+      {DNNL_ARG_SCRATCHPAD, scratchpad_for(p.pd, ctx.engine)}};
   if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(p.pd.bias_desc(), ctx.engine, const_cast<float*>(bias)));
   p.prim.execute(ctx.stream, args);
   ctx.stream.wait();
