@@ -302,25 +302,31 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
 
   embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
                     w_.word, w_.pos, w_.type, N, H);
-  layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
+  const bool bf16 = precision_ == Precision::Bf16;
+  // In bf16, each LayerNorm also writes its output rounded (x16): the next products' input.
+  uint16_t* r = nullptr;
+  if (bf16) {
+    fit(&x16, N * H);
+    r = x16.data();
+  }
+  layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps, r);
+  auto linear = [&](float* y, const float* in, const float* w, const float* bias, int64_t K, int64_t Nout,
+                    Activation act = Activation::None) {
+    if (bf16)
+      matmul_forward_bf16(y, r, w, bias, N, K, Nout, act);
+    else
+      matmul_forward(y, in, w, bias, N, K, Nout, act);
+  };
   for (const BertLayerWeights& L : w_.layers) {
-    if (precision_ == Precision::Bf16) {  // one rounding of x serves the three projections
-      fit(&x16, N * H);
-      round_to_bf16(x16.data(), x, N * H);
-      matmul_forward_bf16(q.data(), x16.data(), L.q_w, L.q_b, N, H, H);
-      matmul_forward_bf16(k.data(), x16.data(), L.k_w, L.k_b, N, H, H);
-      matmul_forward_bf16(v.data(), x16.data(), L.v_w, L.v_b, N, H, H);
-    } else {
-      matmul_forward(q.data(), x, L.q_w, L.q_b, N, H, H);
-      matmul_forward(k.data(), x, L.k_w, L.k_b, N, H, H);
-      matmul_forward(v.data(), x, L.v_w, L.v_b, N, H, H);
-    }
+    linear(q.data(), x, L.q_w, L.q_b, H, H);  // one rounding of x serves the three projections
+    linear(k.data(), x, L.k_w, L.k_b, H, H);
+    linear(v.data(), x, L.v_w, L.v_b, H, H);
     attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads, {}, precision_);
     matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
-    layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps);  // LN(attn + x)
-    matmul_forward(inter.data(), x, L.inter_w, L.inter_b, N, H, I, Activation::Gelu, precision_);    // (N, I)
+    layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps, r);  // LN(attn + x)
+    linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);                    // (N, I)
     matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
-    layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps);  // LN(ffn + x)
+    layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps, r);  // LN(ffn + x)
   }
 }
 
@@ -359,26 +365,39 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
   fit(&acts->emb_out, N * H);
   embedding_forward(acts->emb_sum.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(), w_.word, w_.pos, w_.type,
                     N, H);
-  layer_norm_forward(acts->emb_out.data(), acts->emb_mean.data(), acts->emb_rstd.data(), acts->emb_sum.data(), nullptr,
-                     w_.emb_ln_w, w_.emb_ln_b, N, H, eps);
-  const DropoutMask emb_drop = embedding_dropout(dropout);
-  if (emb_drop.active()) dropout_forward(acts->emb_out.data(), acts->emb_out.data(), N * H, emb_drop);
   acts->layers.resize(w_.layers.size());
   const bool bf16 = precision_ == Precision::Bf16;
-  // The forward product of one linear layer: fp32, or bf16 on the input rounded into `in16`
-  // (kept for the backward).
-  auto linear = [&](float* out, const float* in, std::vector<uint16_t>* in16, const float* w, const float* bias,
-                    int64_t K, int64_t Nout) {
+  // In bf16 a product's input is rounded once, where it is made if it can be (LayerNorm writes
+  // its bf16 copy in the same pass), and kept in the layer's activations for the backward.
+  auto rounded = [&](std::vector<uint16_t>* v, int64_t n) -> uint16_t* {
     if (!bf16) {
-      in16->clear();
-      matmul_forward(out, in, w, bias, N, K, Nout);
-      return;
+      v->clear();
+      return nullptr;
     }
-    fit(in16, N * K);
-    round_to_bf16(in16->data(), in, N * K);
-    matmul_forward_bf16(out, in16->data(), w, bias, N, K, Nout);
+    fit(v, n);
+    return v->data();
   };
-  const float* x = acts->emb_out.data();  // (N, H) the layer input
+  auto round_into = [&](std::vector<uint16_t>* v, const float* x, int64_t n) {
+    if (uint16_t* r = rounded(v, n)) round_to_bf16(r, x, n);
+  };
+  // The forward product of one linear layer, fp32 or on the input's kept bf16 rounding.
+  auto linear = [&](float* out, const float* in, const std::vector<uint16_t>& in16, const float* w, const float* bias,
+                    int64_t K, int64_t Nout) {
+    if (bf16)
+      matmul_forward_bf16(out, in16.data(), w, bias, N, K, Nout);
+    else
+      matmul_forward(out, in, w, bias, N, K, Nout);
+  };
+  const DropoutMask emb_drop = embedding_dropout(dropout);
+  std::vector<uint16_t>* first_x16 = acts->layers.empty() ? nullptr : &acts->layers[0].x16;
+  layer_norm_forward(acts->emb_out.data(), acts->emb_mean.data(), acts->emb_rstd.data(), acts->emb_sum.data(), nullptr,
+                     w_.emb_ln_w, w_.emb_ln_b, N, H, eps,
+                     first_x16 && !emb_drop.active() ? rounded(first_x16, N * H) : nullptr);
+  if (emb_drop.active()) {
+    dropout_forward(acts->emb_out.data(), acts->emb_out.data(), N * H, emb_drop);
+    if (first_x16) round_into(first_x16, acts->emb_out.data(), N * H);  // the dropped values, rounded
+  }
+  const float* x = acts->emb_out.data();  // (N, H) the layer input; its rounding is in A.x16
   for (size_t l = 0; l < w_.layers.size(); l++) {
     const BertLayerWeights& L = w_.layers[l];
     BertLayerActivations& A = acts->layers[l];
@@ -386,28 +405,28 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) fit(v, N);
     fit(&A.h_pre, N * I);
     fit(&A.h, N * I);
-    linear(A.q.data(), x, &A.x16, L.q_w, L.q_b, H, H);
-    if (bf16) {  // one rounding of x serves the three projections
-      matmul_forward_bf16(A.k.data(), A.x16.data(), L.k_w, L.k_b, N, H, H);
-      matmul_forward_bf16(A.v.data(), A.x16.data(), L.v_w, L.v_b, N, H, H);
-    } else {
-      matmul_forward(A.k.data(), x, L.k_w, L.k_b, N, H, H);
-      matmul_forward(A.v.data(), x, L.v_w, L.v_b, N, H, H);
-    }
+    linear(A.q.data(), x, A.x16, L.q_w, L.q_b, H, H);
+    linear(A.k.data(), x, A.x16, L.k_w, L.k_b, H, H);
+    linear(A.v.data(), x, A.x16, L.v_w, L.v_b, H, H);
     attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
                       layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
-    linear(A.res1.data(), A.ctx.data(), &A.ctx16, L.attn_out_w, L.attn_out_b, H, H);
+    round_into(&A.ctx16, A.ctx.data(), N * H);
+    linear(A.res1.data(), A.ctx.data(), A.ctx16, L.attn_out_w, L.attn_out_b, H, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
     if (attn_out_drop.active()) dropout_forward(A.res1.data(), A.res1.data(), N * H, attn_out_drop);
     add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
-    layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps);
-    linear(A.h_pre.data(), A.x1.data(), &A.x1_16, L.inter_w, L.inter_b, H, I);
+    layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps,
+                       rounded(&A.x1_16, N * H));
+    linear(A.h_pre.data(), A.x1.data(), A.x1_16, L.inter_w, L.inter_b, H, I);
     activation_forward(A.h.data(), A.h_pre.data(), N * I, Activation::Gelu);
-    linear(A.res2.data(), A.h.data(), &A.h16, L.out_w, L.out_b, I, H);
+    round_into(&A.h16, A.h.data(), N * I);
+    linear(A.res2.data(), A.h.data(), A.h16, L.out_w, L.out_b, I, H);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
     if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
     add_inplace(A.res2.data(), A.x1.data(), N * H);
-    layer_norm_forward(A.out.data(), A.mean2.data(), A.rstd2.data(), A.res2.data(), nullptr, L.ln2_w, L.ln2_b, N, H, eps);
+    std::vector<uint16_t>* next_x16 = l + 1 < w_.layers.size() ? &acts->layers[l + 1].x16 : nullptr;
+    layer_norm_forward(A.out.data(), A.mean2.data(), A.rstd2.data(), A.res2.data(), nullptr, L.ln2_w, L.ln2_b, N, H, eps,
+                       next_x16 ? rounded(next_x16, N * H) : nullptr);
     x = A.out.data();
   }
 }

@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ops/bf16.h"
+
 namespace embtune {
 namespace {
 
@@ -84,15 +86,9 @@ void softmax_row(float* row, int64_t T, float scale) {
   for (int64_t j = 0; j < T; j++) row[j] *= inv;
 }
 
-// Element storage of the products' inputs: fp32, or bf16 bit patterns (round to nearest even,
-// as round_to_bf16).
-inline uint16_t to_bf16(float x) {
-  const uint32_t u = std::bit_cast<uint32_t>(x);
-  const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
-  return static_cast<uint16_t>(nan ? ((u >> 16) | 0x40u) : (u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
+// Element storage of the products' inputs: fp32, or bf16 bit patterns (bf16.h).
 inline void store(float* dst, float x) { *dst = x; }
-inline void store(uint16_t* dst, float x) { *dst = to_bf16(x); }
+inline void store(uint16_t* dst, float x) { *dst = bf16_round(x); }
 
 // The three batched products of attention, each over the heads of one sequence, padded to Tp
 // rows (a multiple of kRowPad): A (heads, Tp, D) · B (heads, Tp, D)ᵀ → (heads, Tp, Tp) (scores

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/bf16.h"
+
 namespace embtune {
 
 void layer_norm_forward(float* out, float* mean, float* rstd, const float* a, const float* b,
-                        const float* w, const float* bias, int64_t N, int64_t C, float eps) {
+                        const float* w, const float* bias, int64_t N, int64_t C, float eps, uint16_t* out16) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; i++) {
     const float* ar = a + i * C;
@@ -36,6 +38,11 @@ void layer_norm_forward(float* out, float* mean, float* rstd, const float* a, co
     const float r = 1.0f / std::sqrt(v / static_cast<float>(C) + eps);
 #pragma omp simd
     for (int64_t c = 0; c < C; c++) o[c] = (o[c] - m) * r * w[c] + bias[c];
+    if (out16) {
+      uint16_t* o16 = out16 + i * C;
+#pragma omp simd
+      for (int64_t c = 0; c < C; c++) o16[c] = bf16_round(o[c]);
+    }
     if (mean) mean[i] = m;
     if (rstd) rstd[i] = r;
   }

@@ -9,9 +9,11 @@ namespace embtune {
 
 // out (N, C) = LN(a + b) · w + bias, with b optional (null). mean and rstd (N) may be null; when
 // given they receive the row statistics (the saved state a backward pass needs).
-// out may alias a or b (element-wise in place).
+// out may alias a or b (element-wise in place). out16, when given, also receives out rounded to
+// bf16 (bf16.h), written in the same pass for the bf16 products that read it.
 void layer_norm_forward(float* out, float* mean, float* rstd, const float* a, const float* b,
-                        const float* w, const float* bias, int64_t N, int64_t C, float eps);
+                        const float* w, const float* bias, int64_t N, int64_t C, float eps,
+                        uint16_t* out16 = nullptr);
 void layer_norm_forward_scalar(float* out, float* mean, float* rstd, const float* a,
                                const float* b, const float* w, const float* bias, int64_t N,
                                int64_t C, float eps);

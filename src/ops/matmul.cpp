@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "core/status.h"
+#include "ops/bf16.h"
 
 namespace embtune {
 namespace {
@@ -180,13 +181,7 @@ bool cpu_has_native_bf16() {
 
 void round_to_bf16(uint16_t* out, const float* x, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u;
-    std::memcpy(&u, x + i, 4);
-    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
-    out[i] = static_cast<uint16_t>(nan ? ((u >> 16) | 0x40u) : rounded);
-  }
+  for (int64_t i = 0; i < n; i++) out[i] = bf16_round(x[i]);
 }
 
 namespace {
@@ -207,22 +202,10 @@ void run_forward(float* out, const void* in, const void* weight, const float* bi
   ctx.stream.wait();
 }
 
-// The two backward products and the bias sum on a prepared input (`in_data`: fp32, or bf16
-// patterns when bf16); d_out and the weight are rounded here in bf16.
-void run_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const void* in_data,
-                  const float* weight, int64_t M, int64_t K, int64_t N, bool bf16) {
-  Bf16Scratch& scratch = bf16_scratch();
-  const void* d_out_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.a, d_out, M * N)) : d_out;
-  if (d_in) {
-    const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
-    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16}), d_out_data,
-                   weight_data, d_in);
-  }
-  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights, bf16}), d_out_data,
-                 in_data, d_weight);
-  if (!d_bias) return;
-  // Threads own blocks of columns and walk all rows, so the row loop stays contiguous and
-  // every column is summed in the same order whatever the thread count.
+// d_bias (N) += the column sums of d_out (M, N); with `rounded`, also rounded (M, N) = d_out in
+// bf16, in the same pass. Threads own blocks of columns and walk all rows, so the row loop stays
+// contiguous and every column is summed in the same order whatever the thread count.
+void bias_sum(float* d_bias, uint16_t* rounded, const float* d_out, int64_t M, int64_t N) {
   constexpr int64_t block = 64;
   const int64_t blocks = (N + block - 1) / block;
 #pragma omp parallel for schedule(static)
@@ -233,9 +216,37 @@ void run_backward(float* d_in, float* d_weight, float* d_bias, const float* d_ou
       const float* row = d_out + m * N + c0;
 #pragma omp simd
       for (int64_t c = 0; c < width; c++) acc[c] += row[c];
+      if (rounded) {
+        uint16_t* out = rounded + m * N + c0;
+#pragma omp simd
+        for (int64_t c = 0; c < width; c++) out[c] = bf16_round(row[c]);
+      }
     }
-    for (int64_t c = 0; c < width; c++) d_bias[c0 + c] += acc[c];
+    if (d_bias)
+      for (int64_t c = 0; c < width; c++) d_bias[c0 + c] += acc[c];
   }
+}
+
+// The two backward products and the bias sum on a prepared input (`in_data`: fp32, or bf16
+// patterns when bf16); d_out and the weight are rounded here in bf16 (d_out in the bias pass).
+void run_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const void* in_data,
+                  const float* weight, int64_t M, int64_t K, int64_t N, bool bf16) {
+  Bf16Scratch& scratch = bf16_scratch();
+  const void* d_out_data = d_out;
+  if (bf16) {
+    if (static_cast<int64_t>(scratch.a.size()) < M * N) scratch.a.resize(static_cast<size_t>(M * N + M * N / 4));
+    bias_sum(d_bias, scratch.a.data(), d_out, M, N);  // one read of d_out for both
+    d_out_data = scratch.a.data();
+  } else if (d_bias) {
+    bias_sum(d_bias, nullptr, d_out, M, N);
+  }
+  if (d_in) {
+    const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
+    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16}), d_out_data,
+                   weight_data, d_in);
+  }
+  matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights, bf16}), d_out_data,
+                 in_data, d_weight);
 }
 
 }  // namespace
