@@ -54,7 +54,9 @@ void AddedVocabulary::build(const std::vector<AddedToken>& tokens, const Model& 
     tokens_.push_back({t, id});
   }
   // HF matches special tokens first, then the others; with leftmost-longest the order only
-  // matters for identical patterns, which cannot occur (contents are unique).
+  // matters for identical patterns: contents that normalize alike ("Hello" and "HELLO" under
+  // Lowercase). Of those HF (npm 0.23.2) matches one or the other from one process to the next;
+  // here the last one listed wins.
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const AddedToken& t = tokens_[i].token;
     std::vector<char32_t> cps;

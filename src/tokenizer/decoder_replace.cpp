@@ -9,17 +9,6 @@
 namespace embtune {
 namespace {
 
-// Rust regex::escape, as HF applies it to a String pattern before compiling it.
-std::string regex_escape(const std::string& s) {
-  static const std::string meta = "\\.+*?()|[]{}^$#&-~";
-  std::string out;
-  for (char ch : s) {
-    if (meta.find(ch) != std::string::npos) out += '\\';
-    out += ch;
-  }
-  return out;
-}
-
 class ReplaceDecoder : public Decoder {
  public:
   ReplaceDecoder(std::unique_ptr<OnigRegex> regex, std::string pattern_desc, std::string content)
@@ -67,20 +56,9 @@ Status replace_decoder_from_json(const nlohmann::json& j, std::unique_ptr<Decode
   if (!j.contains("content") || !j.at("content").is_string()) {
     return make_error("Replace decoder: \"content\" must be a string");
   }
-  const nlohmann::json& p = j.at("pattern");
-  std::string source, desc;
-  if (p.contains("String") && p.at("String").is_string()) {
-    desc = p.at("String").get<std::string>();
-    source = regex_escape(desc);
-  } else if (p.contains("Regex") && p.at("Regex").is_string()) {
-    desc = p.at("Regex").get<std::string>();
-    source = desc;
-  } else {
-    return make_error(
-        "Replace decoder: \"pattern\" must be {\"String\": \"...\"} or {\"Regex\": \"...\"}");
-  }
+  std::string desc;
   std::unique_ptr<OnigRegex> regex;
-  ET_RETURN_IF_ERROR(OnigRegex::compile(source, &regex).wrap("Replace decoder"));
+  ET_RETURN_IF_ERROR(compile_pattern_json(j.at("pattern"), "Replace decoder", &regex, &desc));
   *out = std::make_unique<ReplaceDecoder>(std::move(regex), desc,
                                           j.at("content").get<std::string>());
   return Status();

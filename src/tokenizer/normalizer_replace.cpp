@@ -10,17 +10,6 @@
 namespace embtune {
 namespace {
 
-// Rust regex::escape: a backslash before each regex meta character.
-std::string regex_escape(const std::string& s) {
-  static const std::string meta = "\\.+*?()|[]{}^$#&-~";
-  std::string out;
-  for (char ch : s) {
-    if (meta.find(ch) != std::string::npos) out += '\\';
-    out += ch;
-  }
-  return out;
-}
-
 class ReplaceNormalizer : public Normalizer {
  public:
   ReplaceNormalizer(std::unique_ptr<OnigRegex> regex, std::string pattern_desc,
@@ -87,21 +76,9 @@ Status replace_normalizer_from_json(const nlohmann::json& j, std::unique_ptr<Nor
   if (!j.contains("content") || !j.at("content").is_string()) {
     return make_error("Replace normalizer: \"content\" must be a string");
   }
-  const nlohmann::json& p = j.at("pattern");
-  std::string regex_source;
   std::string desc;
-  if (p.contains("String") && p.at("String").is_string()) {
-    desc = p.at("String").get<std::string>();
-    regex_source = regex_escape(desc);
-  } else if (p.contains("Regex") && p.at("Regex").is_string()) {
-    desc = p.at("Regex").get<std::string>();
-    regex_source = desc;
-  } else {
-    return make_error(
-        "Replace normalizer: \"pattern\" must be {\"String\": \"...\"} or {\"Regex\": \"...\"}");
-  }
   std::unique_ptr<OnigRegex> regex;
-  ET_RETURN_IF_ERROR(OnigRegex::compile(regex_source, &regex).wrap("Replace normalizer"));
+  ET_RETURN_IF_ERROR(compile_pattern_json(j.at("pattern"), "Replace normalizer", &regex, &desc));
   const std::string content = j.at("content").get<std::string>();
   std::vector<char32_t> content_chars;
   size_t bad = 0;

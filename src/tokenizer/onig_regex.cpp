@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tokenizer/regex_tables.h"
@@ -174,6 +175,25 @@ std::string with_hf_unicode_classes(std::string_view p) {
     ++i;
   }
   return out;
+}
+
+Status compile_pattern_json(const nlohmann::json& p, const char* stage,
+                            std::unique_ptr<OnigRegex>* out, std::string* desc) {
+  std::string source;
+  if (p.is_object() && p.contains("String") && p.at("String").is_string()) {
+    *desc = p.at("String").get<std::string>();
+    static const std::string meta = "\\.+*?()|[]{}^$#&-~";  // Rust regex::escape
+    for (char ch : *desc) {
+      if (meta.find(ch) != std::string::npos) source += '\\';
+      source += ch;
+    }
+  } else if (p.is_object() && p.contains("Regex") && p.at("Regex").is_string()) {
+    *desc = p.at("Regex").get<std::string>();
+    source = *desc;
+  } else {
+    return make_error("%s: \"pattern\" must be {\"String\": \"...\"} or {\"Regex\": \"...\"}", stage);
+  }
+  return OnigRegex::compile(source, out).wrap(stage);
 }
 
 Status OnigRegex::compile(std::string_view pattern, std::unique_ptr<OnigRegex>* out) {

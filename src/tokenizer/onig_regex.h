@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,14 @@ namespace embtune {
 // explicit code point ranges HF's Oniguruma matches: Debian's libonig has older Unicode tables
 // (letters added in Unicode 15-16 are not \p{L} there). Other escapes and names pass unchanged.
 std::string with_hf_unicode_classes(std::string_view pattern);
+
+class OnigRegex;
+
+// A tokenizer.json "pattern" object of the Replace stages, {"String": s} (matched literally: HF
+// escapes it as Rust's regex::escape does) or {"Regex": r}, compiled. *desc: the pattern as
+// written. Errors start with `stage` ("Replace normalizer").
+Status compile_pattern_json(const nlohmann::json& pattern, const char* stage,
+                            std::unique_ptr<OnigRegex>* out, std::string* desc);
 
 class OnigRegex {
  public:
