@@ -46,14 +46,15 @@ TEST_P(TokenizerFamilyParity, IdsAndOffsetsEqualThePeer) {
   const std::string json = test::shared_dir() + "/data/tokenizers-extra/" + GetParam();
   ASSERT_TRUE(fs::exists(json)) << json;
   const std::string name = GetParam();
-  EncodeOptions plain;
-  test::expect_corpus_parity_with_peer(json, plain, "", name);
+  test::CorpusParityChecks checks;
+  checks.add_file(json, name);
   EncodeOptions no_special;
   no_special.add_special_tokens = false;
-  test::expect_corpus_parity_with_peer(json, no_special, "--no-special", name + " --no-special");
+  checks.add_file(json, name + " --no-special", no_special, "--no-special");
   EncodeOptions cut;
   cut.max_length = 16;
-  test::expect_corpus_parity_with_peer(json, cut, "--max-length 16", name + " --max-length 16");
+  checks.add_file(json, name + " --max-length 16", cut, "--max-length 16");
+  checks.check();
 }
 
 std::string param_name(const ::testing::TestParamInfo<const char*>& info) {
@@ -64,6 +65,63 @@ std::string param_name(const ::testing::TestParamInfo<const char*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, TokenizerFamilyParity, ::testing::ValuesIn(kFiles), param_name);
+
+// Added tokens with every option (special or not, single_word, lstrip, rstrip, normalized), put
+// on a WordPiece (BertNormalizer lowercases: normalized matters) and a byte-level BPE file
+// (trim_offsets meets lstrip/rstrip), over the corpus, whose lines hold these strings in every
+// position.
+TEST(TokenizerAddedTokens, EveryOptionEqualsThePeer) {
+  if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  const std::string files[] = {
+      test::shared_dir() + "/data/tokenizers/sentence-transformers__all-MiniLM-L6-v2/tokenizer.json",
+      test::shared_dir() + "/data/tokenizers-extra/FacebookAI__roberta-base/tokenizer.json"};
+  struct Option {
+    const char* content;
+    bool special, single_word, lstrip, rstrip, normalized;
+  };
+  const Option options[] = {
+      {"[MASK]", true, false, true, true, false},   {"[SEP]", true, true, false, false, false},
+      {"<s>", true, false, false, true, true},      {"the", false, true, false, false, true},
+      {"ing", false, false, false, false, false},   {"HELLO", false, false, true, false, false},
+      {"Hello", false, false, true, false, true},   {"\u00e9t\u00e9", false, true, true, true, true},
+      {"\u4e2d\u6587", false, false, false, true, false}, {"...", false, false, true, true, false},
+  };
+  test::TempDir tmp;
+  test::CorpusParityChecks checks;
+  for (const std::string& src : files) {
+    nlohmann::json j = nlohmann::json::parse(test::read_text(src));
+    int next = 0;
+    for (const auto& [token, id] : j.at("model").at("vocab").items()) next = std::max(next, id.get<int>() + 1);
+    for (const auto& t : j.at("added_tokens")) next = std::max(next, t.at("id").get<int>() + 1);
+    nlohmann::json added = nlohmann::json::array();
+    for (const Option& o : options) {
+      const std::string content = nlohmann::json::parse(std::string("\"") + o.content + "\"").get<std::string>();
+      int id = -1;
+      for (const auto& t : j.at("added_tokens")) {
+        if (t.at("content") == content) id = t.at("id");
+      }
+      if (id < 0 && j.at("model").at("vocab").contains(content)) id = j.at("model").at("vocab").at(content);
+      if (id < 0) id = next++;
+      added.push_back({{"id", id}, {"content", content}, {"single_word", o.single_word},
+                       {"lstrip", o.lstrip}, {"rstrip", o.rstrip}, {"normalized", o.normalized},
+                       {"special", o.special}});
+    }
+    for (const auto& t : j.at("added_tokens")) {
+      bool listed = false;
+      for (const auto& a : added) listed = listed || a.at("content") == t.at("content");
+      if (!listed) added.push_back(t);
+    }
+    j["added_tokens"] = added;
+    const std::string name = fs::path(src).parent_path().filename().string();
+    const std::string path = tmp.file(name + ".json");
+    test::write_text(path, j.dump());
+    checks.add_file(path, name + " added tokens");
+    EncodeOptions no_special;
+    no_special.add_special_tokens = false;
+    checks.add_file(path, name + " added tokens --no-special", no_special, "--no-special");
+  }
+  checks.check();
+}
 
 // The contract of `embtune tokenize --ids`: one JSON array per input line, JSON-string lines
 // decoded first, special tokens as the post-processor adds them, --no-special, --max-length.

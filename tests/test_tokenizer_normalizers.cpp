@@ -227,13 +227,10 @@ nlohmann::json tokenizer_with(const nlohmann::json& normalizer, const std::strin
   return j;
 }
 
-// Writes the tokenizer, encodes the corpus with ours and the peer; returns the lines equal.
-size_t expect_normalizer_parity(const std::string& name, const nlohmann::json& normalizer,
-                                const std::string& extra_chars = "") {
-  test::TempDir tmp;
-  const std::string path = tmp.file(name + ".json");
-  test::write_text(path, tokenizer_with(normalizer, extra_chars).dump());
-  return test::expect_corpus_parity_with_peer(path, EncodeOptions(), "", "normalizer " + name);
+// Adds the tokenizer with `normalizer` to `checks`: the corpus encoded by ours and the peer.
+void add_normalizer_parity(test::CorpusParityChecks* checks, const std::string& name,
+                           const nlohmann::json& normalizer, const std::string& extra_chars = "") {
+  checks->add(tokenizer_with(normalizer, extra_chars), "normalizer " + name);
 }
 
 nlohmann::json type_only(const char* type) { return {{"type", type}}; }
@@ -256,64 +253,85 @@ nlohmann::json extra_normalizer(const std::string& model) {
 
 TEST(NormalizerParity, UnicodeForms) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  for (const char* form : {"NFD", "NFKD", "NFC", "NFKC"}) expect_normalizer_parity(form, type_only(form));
-  expect_normalizer_parity("Lowercase+NFC", sequence({type_only("Lowercase"), type_only("NFC")}));
-  expect_normalizer_parity("NFD+NFC", sequence({type_only("NFD"), type_only("NFC")}));
+  test::CorpusParityChecks checks;
+  for (const char* form : {"NFD", "NFKD", "NFC", "NFKC"}) {
+    add_normalizer_parity(&checks, form, type_only(form));
+  }
+  add_normalizer_parity(&checks, "Lowercase+NFC",
+                        sequence({type_only("Lowercase"), type_only("NFC")}));
+  add_normalizer_parity(&checks, "NFD+NFC", sequence({type_only("NFD"), type_only("NFC")}));
+  checks.check();
 }
 
 TEST(NormalizerParity, StripAccents) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_normalizer_parity("StripAccents", type_only("StripAccents"));
-  expect_normalizer_parity("NFKD+StripAccents",
-                           sequence({type_only("NFKD"), type_only("StripAccents")}));
+  test::CorpusParityChecks checks;
+  add_normalizer_parity(&checks, "StripAccents", type_only("StripAccents"));
+  add_normalizer_parity(&checks, "NFKD+StripAccents",
+                        sequence({type_only("NFKD"), type_only("StripAccents")}));
+  checks.check();
 }
 
 TEST(NormalizerParity, Strip) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_normalizer_parity("Strip", {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}});
-  expect_normalizer_parity("Strip(right)",
-                           {{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
+  test::CorpusParityChecks checks;
+  add_normalizer_parity(&checks, "Strip",
+                        {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}});
+  add_normalizer_parity(&checks, "Strip(right)",
+                        {{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}});
   // Whitespace that is not at the edges of the raw line, so that stripping has work to do.
-  expect_normalizer_parity(
-      "Prepend+Append-ish+Strip(left)",
+  add_normalizer_parity(
+      &checks, "Prepend+Append-ish+Strip(left)",
       sequence({{{"type", "Prepend"}, {"prepend", " \u3000 "}},
                 replace("Regex", "\\z", " \t "),
                 {{"type", "Strip"}, {"strip_left", true}, {"strip_right", false}}}));
-  expect_normalizer_parity(
-      "Replace-end+Strip",
+  add_normalizer_parity(
+      &checks, "Replace-end+Strip",
       sequence({replace("Regex", "\\z", " \u00a0 "),
                 {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}}}));
+  checks.check();
 }
 
 TEST(NormalizerParity, Replace) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_normalizer_parity("Replace(String)", replace("String", "``", "\""));
-  expect_normalizer_parity("Replace(String,meta)", replace("String", ".", "[dot]"));
-  expect_normalizer_parity("Replace(Regex spaces)", replace("Regex", "\\s+", "\u2581"), "\u2581");
-  expect_normalizer_parity("Replace(Regex vowels)", replace("Regex", "[aeiou\u00e9]+", "\u00e4\u00df"));
-  expect_normalizer_parity("Replace(Regex delete)", replace("Regex", "\\p{P}", ""));
-  expect_normalizer_parity("Replace(Regex empty match)", replace("Regex", "x*", "-"));
-  expect_normalizer_parity("Replace(Regex letters)", replace("Regex", "\\p{L}", "ab"));
+  test::CorpusParityChecks checks;
+  add_normalizer_parity(&checks, "Replace(String)", replace("String", "``", "\""));
+  add_normalizer_parity(&checks, "Replace(String,meta)", replace("String", ".", "[dot]"));
+  add_normalizer_parity(&checks, "Replace(Regex spaces)", replace("Regex", "\\s+", "\u2581"),
+                        "\u2581");
+  add_normalizer_parity(&checks, "Replace(Regex vowels)",
+                        replace("Regex", "[aeiou\u00e9]+", "\u00e4\u00df"));
+  add_normalizer_parity(&checks, "Replace(Regex delete)", replace("Regex", "\\p{P}", ""));
+  add_normalizer_parity(&checks, "Replace(Regex empty match)", replace("Regex", "x*", "-"));
+  add_normalizer_parity(&checks, "Replace(Regex letters)", replace("Regex", "\\p{L}", "ab"));
+  checks.check();
 }
 
 TEST(NormalizerParity, Prepend) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_normalizer_parity("Prepend", {{"type", "Prepend"}, {"prepend", "\u2581"}}, "\u2581");
-  expect_normalizer_parity("Prepend(long)", {{"type", "Prepend"}, {"prepend", "\u2581ab"}}, "\u2581");
+  test::CorpusParityChecks checks;
+  add_normalizer_parity(&checks, "Prepend", {{"type", "Prepend"}, {"prepend", "\u2581"}}, "\u2581");
+  add_normalizer_parity(&checks, "Prepend(long)", {{"type", "Prepend"}, {"prepend", "\u2581ab"}},
+                        "\u2581");
+  checks.check();
 }
 
 TEST(NormalizerParity, ByteLevel) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_normalizer_parity("ByteLevel", type_only("ByteLevel"));
+  test::CorpusParityChecks checks;
+  add_normalizer_parity(&checks, "ByteLevel", type_only("ByteLevel"));
+  checks.check();
 }
 
 TEST(NormalizerParity, PrecompiledFromRealFiles) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   // t5-small: the Precompiled normalizer alone.
-  expect_normalizer_parity("t5-small Precompiled", extra_normalizer("google-t5__t5-small"));
+  add_normalizer_parity(&checks, "t5-small Precompiled", extra_normalizer("google-t5__t5-small"));
   // paraphrase-albert-small-v2: Replace, NFKD, StripAccents, Lowercase, Precompiled.
-  expect_normalizer_parity("albert Sequence",
-                           extra_normalizer("sentence-transformers__paraphrase-albert-small-v2"));
+  add_normalizer_parity(&checks, "albert Sequence",
+                        extra_normalizer("sentence-transformers__paraphrase-albert-small-v2"));
+  checks.check();
 }
 
 TEST(NormalizerFactory, UnknownTypeListsSupportedOnes) {

@@ -1,6 +1,7 @@
-// Parity of every pre-tokenizer with Hugging Face tokenizers (shared/reference/tokenize_peer.js):
-// each one, with each option, and the pre_tokenizer objects of real tokenizer.json files, plugged
-// into a WordPiece model of single characters so that every word boundary shows in ids and offsets.
+// Parity of every pre-tokenizer with Hugging Face tokenizers (tests/peer/tokenize_jobs_peer.js, one
+// peer run per test for all its configurations): each one, with each option, and the pre_tokenizer
+// objects of real tokenizer.json files, plugged into a WordPiece model of single characters so
+// that every word boundary shows in ids and offsets.
 // Not a test of the models or normalizers: test_tokenizer_parity.cpp covers real WordPiece vocabs.
 #include <gtest/gtest.h>
 
@@ -79,64 +80,62 @@ nlohmann::json char_tokenizer(const nlohmann::json& pre_tokenizer,
   return j;
 }
 
-// Writes `j`, encodes the corpus with embtune and the peer, and expects every line equal.
-void expect_corpus_parity(const nlohmann::json& j, const std::string& name) {
-  SCOPED_TRACE(name);
-  test::TempDir tmp;
-  const std::string path = tmp.file("tokenizer.json");
-  test::write_text(path, j.dump());
-  test::expect_corpus_parity_with_peer(path, EncodeOptions(), "", name);
-}
-
 const char* const kBehaviors[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext",
                                   "Contiguous"};
 
 TEST(PreTokenizerParity, WhitespaceAndWhitespaceSplit) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_corpus_parity(char_tokenizer({{"type", "Whitespace"}}), "Whitespace");
-  expect_corpus_parity(char_tokenizer({{"type", "Whitespace"}}, {{"type", "Lowercase"}}, true),
-                       "Whitespace, Lowercase, BertProcessing");
-  expect_corpus_parity(char_tokenizer({{"type", "WhitespaceSplit"}}), "WhitespaceSplit");
+  test::CorpusParityChecks checks;
+  checks.add(char_tokenizer({{"type", "Whitespace"}}), "Whitespace");
+  checks.add(char_tokenizer({{"type", "Whitespace"}}, {{"type", "Lowercase"}}, true),
+             "Whitespace, Lowercase, BertProcessing");
+  checks.add(char_tokenizer({{"type", "WhitespaceSplit"}}), "WhitespaceSplit");
+  checks.check();
 }
 
 TEST(PreTokenizerParity, PunctuationEachBehavior) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   for (const char* b : kBehaviors) {
-    expect_corpus_parity(char_tokenizer({{"type", "Punctuation"}, {"behavior", b}}),
-                         std::string("Punctuation ") + b);
+    checks.add(char_tokenizer({{"type", "Punctuation"}, {"behavior", b}}),
+               std::string("Punctuation ") + b);
   }
+  checks.check();
 }
 
 TEST(PreTokenizerParity, Digits) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   for (bool individual : {false, true}) {
-    expect_corpus_parity(char_tokenizer({{"type", "Digits"}, {"individual_digits", individual}}),
-                         individual ? "Digits individual" : "Digits");
+    checks.add(char_tokenizer({{"type", "Digits"}, {"individual_digits", individual}}),
+               individual ? "Digits individual" : "Digits");
   }
+  checks.check();
 }
 
 TEST(PreTokenizerParity, MetaspaceEachPrependScheme) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   for (const char* scheme : {"always", "first", "never"}) {
     for (bool split : {true, false}) {
-      expect_corpus_parity(char_tokenizer({{"type", "Metaspace"},
-                                           {"replacement", "\u2581"},
-                                           {"prepend_scheme", scheme},
-                                           {"split", split}}),
-                           std::string("Metaspace ") + scheme + (split ? " split" : ""));
+      checks.add(char_tokenizer({{"type", "Metaspace"},
+                                 {"replacement", "\u2581"},
+                                 {"prepend_scheme", scheme},
+                                 {"split", split}}),
+                 std::string("Metaspace ") + scheme + (split ? " split" : ""));
     }
   }
   // Older files: add_prefix_space true alone means "always"; false needs "never" (HF refuses
   // false with any other scheme, the default "always" included, and so must we).
-  expect_corpus_parity(char_tokenizer({{"type", "Metaspace"},
-                                       {"replacement", "\u2581"},
-                                       {"add_prefix_space", true}}),
-                       "Metaspace legacy add_prefix_space true");
-  expect_corpus_parity(char_tokenizer({{"type", "Metaspace"},
-                                       {"replacement", "\u2581"},
-                                       {"add_prefix_space", false},
-                                       {"prepend_scheme", "never"}}),
-                       "Metaspace legacy add_prefix_space false, never");
+  checks.add(char_tokenizer(
+                 {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"add_prefix_space", true}}),
+             "Metaspace legacy add_prefix_space true");
+  checks.add(char_tokenizer({{"type", "Metaspace"},
+                             {"replacement", "\u2581"},
+                             {"add_prefix_space", false},
+                             {"prepend_scheme", "never"}}),
+             "Metaspace legacy add_prefix_space false, never");
+  checks.check();
   test::TempDir tmp;
   const std::string path = tmp.file("tokenizer.json");
   test::write_text(path, char_tokenizer({{"type", "Metaspace"},
@@ -151,54 +150,60 @@ TEST(PreTokenizerParity, MetaspaceEachPrependScheme) {
 
 TEST(PreTokenizerParity, ByteLevelWithAndWithoutRegexAndPrefixSpace) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   for (bool use_regex : {true, false}) {
     for (bool prefix : {true, false}) {
-      expect_corpus_parity(char_tokenizer({{"type", "ByteLevel"},
-                                           {"add_prefix_space", prefix},
-                                           {"trim_offsets", true},
-                                           {"use_regex", use_regex}}),
-                           std::string("ByteLevel") + (use_regex ? " regex" : "") +
-                               (prefix ? " prefix" : ""));
+      checks.add(
+          char_tokenizer({{"type", "ByteLevel"},
+                          {"add_prefix_space", prefix},
+                          {"trim_offsets", true},
+                          {"use_regex", use_regex}}),
+          std::string("ByteLevel") + (use_regex ? " regex" : "") + (prefix ? " prefix" : ""));
     }
   }
+  checks.check();
 }
 
 TEST(PreTokenizerParity, SplitEachBehaviorStringAndRegex) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   for (const char* b : kBehaviors) {
     for (bool invert : {false, true}) {
-      expect_corpus_parity(char_tokenizer({{"type", "Split"},
-                                           {"pattern", {{"Regex", "\\s+|\\p{N}+|[,.]"}}},
-                                           {"behavior", b},
-                                           {"invert", invert}}),
-                           std::string("Split regex ") + b + (invert ? " invert" : ""));
+      checks.add(char_tokenizer({{"type", "Split"},
+                                 {"pattern", {{"Regex", "\\s+|\\p{N}+|[,.]"}}},
+                                 {"behavior", b},
+                                 {"invert", invert}}),
+                 std::string("Split regex ") + b + (invert ? " invert" : ""));
     }
-    expect_corpus_parity(char_tokenizer({{"type", "Split"},
-                                         {"pattern", {{"String", " "}}},
-                                         {"behavior", b},
-                                         {"invert", false}}),
-                         std::string("Split string ") + b);
+    checks.add(char_tokenizer({{"type", "Split"},
+                               {"pattern", {{"String", " "}}},
+                               {"behavior", b},
+                               {"invert", false}}),
+               std::string("Split string ") + b);
   }
+  checks.check();
 }
 
 TEST(PreTokenizerParity, CharDelimiterSplitAndSequence) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
-  expect_corpus_parity(char_tokenizer({{"type", "CharDelimiterSplit"}, {"delimiter", " "}}),
-                       "CharDelimiterSplit space");
-  expect_corpus_parity(char_tokenizer({{"type", "CharDelimiterSplit"}, {"delimiter", "e"}}),
-                       "CharDelimiterSplit e");
-  expect_corpus_parity(
-      char_tokenizer({{"type", "Sequence"},
-                      {"pretokenizers",
-                       {{{"type", "WhitespaceSplit"}},
-                        {{"type", "Digits"}, {"individual_digits", true}},
-                        {{"type", "Punctuation"}, {"behavior", "Contiguous"}}}}}),
-      "Sequence WhitespaceSplit Digits Punctuation");
+  test::CorpusParityChecks checks;
+  checks.add(char_tokenizer({{"type", "CharDelimiterSplit"}, {"delimiter", " "}}),
+             "CharDelimiterSplit space");
+  checks.add(char_tokenizer({{"type", "CharDelimiterSplit"}, {"delimiter", "e"}}),
+             "CharDelimiterSplit e");
+  checks.add(char_tokenizer({{"type", "Sequence"},
+                             {"pretokenizers",
+                              {{{"type", "WhitespaceSplit"}},
+                               {{"type", "Digits"}, {"individual_digits", true}},
+                               {{"type", "Punctuation"}, {"behavior", "Contiguous"}}}}}),
+             "Sequence WhitespaceSplit Digits Punctuation");
+  checks.check();
 }
 
 // The pre_tokenizer objects of real tokenizer.json files (RoBERTa, GPT-2, T5, Mistral, Falcon...).
 TEST(PreTokenizerParity, RealTokenizerFilesPreTokenizers) {
   if (test::skip_without_peer()) GTEST_SKIP() << "no shared data or peer";
+  test::CorpusParityChecks checks;
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(test::shared_dir() + "/data/tokenizers-extra")) {
     if (fs::exists(e.path() / "tokenizer.json")) files.push_back((e.path() / "tokenizer.json").string());
@@ -208,10 +213,11 @@ TEST(PreTokenizerParity, RealTokenizerFilesPreTokenizers) {
   for (const std::string& file : files) {
     nlohmann::json j = nlohmann::json::parse(test::read_text(file), nullptr, false);
     if (j.is_discarded() || !j.contains("pre_tokenizer") || j["pre_tokenizer"].is_null()) continue;
-    expect_corpus_parity(char_tokenizer(j["pre_tokenizer"]),
-                         fs::path(file).parent_path().filename().string());
+    checks.add(char_tokenizer(j["pre_tokenizer"]),
+               fs::path(file).parent_path().filename().string());
     ++tested;
   }
+  checks.check();
   EXPECT_GE(tested, 6);
 }
 

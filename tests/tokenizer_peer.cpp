@@ -3,10 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <climits>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 
 #include "test_util.h"
 
@@ -32,6 +38,75 @@ std::vector<std::string> read_tokenizer_corpus(const std::string& path) {
   return texts;
 }
 
+namespace {
+
+// {"ids": [...], "offsets": [[start, end], ...]}, as the peers print an encoding.
+PeerEncoding peer_encoding_from_json(const nlohmann::json& j) {
+  PeerEncoding e;
+  e.ids = j.at("ids").get<std::vector<int32_t>>();
+  for (const auto& o : j.at("offsets")) e.offsets.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
+  return e;
+}
+
+// A job's line of tokenize_jobs_peer.js, {"encodings":[{"ids":[...],"offsets":[[s,e],...]},...]},
+// read without building a JSON tree: for a corpus of char-level encodings the tree costs more
+// than the comparison. False when the line is anything else (an {"error": ...}, say).
+class JobLineReader {
+ public:
+  explicit JobLineReader(std::string_view s) : s_(s) {}
+
+  bool read(std::vector<PeerEncoding>* out) {
+    if (!eat("{\"encodings\":[")) return false;
+    if (eat("]")) return eat("}");
+    do {
+      PeerEncoding e;
+      if (!eat("{\"ids\":[")) return false;
+      if (!eat("]")) {
+        do {
+          uint32_t id = 0;
+          if (!number(&id)) return false;
+          e.ids.push_back(static_cast<int32_t>(id));
+        } while (eat(","));
+        if (!eat("]")) return false;
+      }
+      if (!eat(",\"offsets\":[")) return false;
+      if (!eat("]")) {
+        do {
+          uint32_t begin = 0, end = 0;
+          if (!eat("[") || !number(&begin) || !eat(",") || !number(&end) || !eat("]")) return false;
+          e.offsets.emplace_back(begin, end);
+        } while (eat(","));
+        if (!eat("]")) return false;
+      }
+      if (!eat("}")) return false;
+      out->push_back(std::move(e));
+    } while (eat(","));
+    return eat("]") && eat("}");
+  }
+
+ private:
+  bool eat(std::string_view literal) {
+    if (s_.compare(pos_, literal.size(), literal) != 0) return false;
+    pos_ += literal.size();
+    return true;
+  }
+  bool number(uint32_t* v) {
+    uint64_t x = 0;
+    const size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9' && pos_ - start < 10) {
+      x = x * 10 + static_cast<uint64_t>(s_[pos_++] - '0');
+    }
+    if (pos_ == start || x > INT32_MAX) return false;
+    *v = static_cast<uint32_t>(x);
+    return true;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
 std::vector<PeerEncoding> run_tokenizer_peer(const std::string& tokenizer_json,
                                              const std::string& texts_file,
                                              const std::string& args) {
@@ -46,15 +121,7 @@ std::vector<PeerEncoding> run_tokenizer_peer(const std::string& tokenizer_json,
   if (r.exit_code != 0) return result;
   std::istringstream lines(read_text(out));
   std::string line;
-  while (std::getline(lines, line)) {
-    nlohmann::json j = nlohmann::json::parse(line);
-    PeerEncoding e;
-    e.ids = j.at("ids").get<std::vector<int32_t>>();
-    for (const auto& o : j.at("offsets")) {
-      e.offsets.emplace_back(o[0].get<uint32_t>(), o[1].get<uint32_t>());
-    }
-    result.push_back(std::move(e));
-  }
+  while (std::getline(lines, line)) result.push_back(peer_encoding_from_json(nlohmann::json::parse(line)));
   return result;
 }
 
@@ -99,19 +166,84 @@ size_t expect_peer_parity(const Tokenizer& tok, const std::vector<std::string>& 
 
 size_t expect_corpus_parity_with_peer(const std::string& tokenizer_json, const EncodeOptions& opt,
                                       const std::string& peer_args, const std::string& name) {
-  std::unique_ptr<Tokenizer> tok;
-  Status st = Tokenizer::load(tokenizer_json, &tok);
-  EXPECT_TRUE(st.ok()) << name << ": " << st.message();
-  if (!st.ok()) return 0;
+  CorpusParityChecks checks;
+  checks.add_file(tokenizer_json, name, opt, peer_args);
+  return checks.check()[0];
+}
+
+void CorpusParityChecks::add(const nlohmann::json& tokenizer, const std::string& name,
+                             const EncodeOptions& opt, const std::string& peer_args) {
+  const std::string path = tmp_.file("tokenizer-" + std::to_string(cases_.size()) + ".json");
+  write_text(path, tokenizer.dump());
+  add_file(path, name, opt, peer_args);
+}
+
+void CorpusParityChecks::add_file(const std::string& tokenizer_json, const std::string& name,
+                                  const EncodeOptions& opt, const std::string& peer_args) {
+  cases_.push_back({tokenizer_json, opt, peer_args, name});
+}
+
+std::vector<size_t> CorpusParityChecks::check() {
+  std::vector<Case> cases;
+  cases.swap(cases_);
+  std::vector<size_t> equal(cases.size(), 0);
+  if (cases.empty()) return equal;
+  const std::string jobs = tmp_.file("jobs.jsonl"), errors = tmp_.file("peer-stderr.txt");
+  std::string lines;
+  for (const Case& c : cases) {
+    lines += nlohmann::json{{"tokenizer", c.tokenizer_json},
+                            {"texts", tokenizer_corpus_path()},
+                            {"args", c.peer_args}}
+                 .dump() +
+             "\n";
+  }
+  write_text(jobs, lines);
+  // The peer prints one line per job as it finishes it; reading them through a pipe lets ours
+  // encode a configuration while the peer encodes it too.
+  const std::string command = node_command() + " " +
+                              sh_quote(source_dir() + "/tests/peer/tokenize_jobs_peer.js") + " " +
+                              sh_quote(jobs) + " 2> " + sh_quote(errors);
+  FILE* peer = popen(command.c_str(), "r");
+  EXPECT_NE(peer, nullptr) << command;
+  if (peer == nullptr) return equal;
   const std::vector<std::string> texts = read_tokenizer_corpus();
-  std::vector<Encoding> ours;
-  st = tok->encode_batch(texts, opt, &ours);
-  EXPECT_TRUE(st.ok()) << name << ": " << st.message();
-  if (!st.ok()) return 0;
-  return expect_peer_parity(*tok, texts, ours, run_tokenizer_peer(tokenizer_json,
-                                                                   tokenizer_corpus_path(),
-                                                                   peer_args),
-                            name);
+  char* line = nullptr;
+  size_t capacity = 0;
+  bool peer_ended = false;
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
+    std::unique_ptr<Tokenizer> tok;
+    std::vector<Encoding> ours;
+    Status st = Tokenizer::load(c.tokenizer_json, &tok);
+    EXPECT_TRUE(st.ok()) << c.name << ": " << st.message();
+    if (st.ok()) {
+      st = tok->encode_batch(texts, c.opt, &ours);
+      EXPECT_TRUE(st.ok()) << c.name << ": " << st.message();
+    }
+    std::vector<PeerEncoding> theirs;
+    bool peer_ok = false;
+    const ssize_t n = peer_ended ? -1 : getline(&line, &capacity, peer);
+    if (n <= 0) {
+      peer_ended = true;
+      ADD_FAILURE() << c.name << ": the peer printed nothing for this configuration";
+    } else {
+      std::string_view text(line, static_cast<size_t>(n));
+      while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+      peer_ok = JobLineReader(text).read(&theirs);
+      if (!peer_ok) {
+        const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+        ADD_FAILURE() << c.name << ": the peer failed: "
+                      << (j.is_object() && j.contains("error") ? j.at("error").dump() : "bad output");
+      }
+    }
+    if (st.ok() && peer_ok) equal[k] = expect_peer_parity(*tok, texts, ours, theirs, c.name);
+  }
+  while (!peer_ended && getline(&line, &capacity, peer) > 0) {
+  }
+  free(line);
+  const int status = pclose(peer);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command << "\n" << read_text(errors);
+  return equal;
 }
 
 }  // namespace embtune::test

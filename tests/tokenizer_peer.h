@@ -1,6 +1,7 @@
 // Test support for tokenizer parity: the test corpus as the peer reads it, runs of
-// shared/reference/tokenize_peer.js (HF tokenizers through npm), and a line-by-line comparison
-// that reports the first difference. Not a test itself; linked into every test executable.
+// shared/reference/tokenize_peer.js (HF tokenizers through npm) or of many configurations in one
+// tests/peer/tokenize_jobs_peer.js, and a line-by-line comparison that reports the first
+// difference. Not a test itself; linked into every test executable.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
 namespace embtune::test {
@@ -39,8 +41,34 @@ size_t expect_peer_parity(const Tokenizer& tok, const std::vector<std::string>& 
                           const std::string& name);
 
 // Writes nothing: loads `tokenizer_json` with embtune, encodes the corpus (batch path, `opt`),
-// runs the peer with `peer_args` and calls expect_peer_parity. Returns the equal lines.
+// runs the peer with `peer_args` (tokenize_jobs_peer.js, one job) and calls expect_peer_parity.
+// Returns the equal lines.
 size_t expect_corpus_parity_with_peer(const std::string& tokenizer_json, const EncodeOptions& opt,
                                       const std::string& peer_args, const std::string& name);
+
+// expect_corpus_parity_with_peer for many configurations with one peer process: add() them all,
+// then check() runs tokenize_jobs_peer.js once and compares each configuration, in the order
+// added, while the peer encodes the next ones. The checks are those of the one-by-one helper.
+class CorpusParityChecks {
+ public:
+  // `tokenizer` is written to a file of this object's temporary directory. `peer_args` are
+  // tokenize_peer.js's flags for what `opt` asks ("--no-special", "--max-length 16").
+  void add(const nlohmann::json& tokenizer, const std::string& name,
+           const EncodeOptions& opt = EncodeOptions(), const std::string& peer_args = "");
+  void add_file(const std::string& tokenizer_json, const std::string& name,
+                const EncodeOptions& opt = EncodeOptions(), const std::string& peer_args = "");
+  // Returns, per configuration, the lines equal; forgets the configurations.
+  std::vector<size_t> check();
+
+ private:
+  struct Case {
+    std::string tokenizer_json;
+    EncodeOptions opt;
+    std::string peer_args;
+    std::string name;
+  };
+  TempDir tmp_;
+  std::vector<Case> cases_;
+};
 
 }  // namespace embtune::test
