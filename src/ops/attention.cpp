@@ -260,14 +260,40 @@ int64_t head_group(int64_t heads, int64_t Tp, int64_t bytes_per_entry) {
   return g;
 }
 
-// The sequences, longest first, so that dynamic scheduling ends with short ones.
-std::vector<int64_t> longest_first(const int32_t* cu_seqlens, int64_t num_seqs) {
+// f(t0, T) for every non-empty sequence (first row t0, length T), threaded over sequences,
+// longest first so that dynamic scheduling ends with short ones.
+template <typename F>
+void for_each_sequence(const int32_t* cu_seqlens, int64_t num_seqs, F&& f) {
   std::vector<int64_t> order(num_seqs);
   for (int64_t s = 0; s < num_seqs; s++) order[s] = s;
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     return cu_seqlens[a + 1] - cu_seqlens[a] > cu_seqlens[b + 1] - cu_seqlens[b];
   });
-  return order;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t n = 0; n < num_seqs; n++) {
+    const int64_t s = order[n], t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
+    if (T > 0) f(t0, T);
+  }
+}
+
+// A sequence's q, k, v and (backward) d_out gathered head-major, zero-padded to Tp rows, into
+// this thread's buffers of element type E.
+template <typename E>
+struct HeadInputs {
+  E *q, *k, *v, *d;
+};
+
+template <typename E>
+HeadInputs<E> gather_inputs(AttnScratch& sc, const float* q, const float* k, const float* v, const float* d_out,
+                            int64_t t0, int64_t T, int64_t Tp, int64_t H, int64_t heads) {
+  const int64_t D = H / heads, hTD = heads * Tp * D;
+  HeadInputs<E> in{grown(&Inputs<E>::q(sc), hTD), grown(&Inputs<E>::k(sc), hTD), grown(&Inputs<E>::v(sc), hTD),
+                   d_out ? grown(&Inputs<E>::d(sc), hTD) : nullptr};
+  gather_heads(in.q, q + t0 * H, T, Tp, H, heads, D);
+  gather_heads(in.k, k + t0 * H, T, Tp, H, heads, D);
+  gather_heads(in.v, v + t0 * H, T, Tp, H, heads, D);
+  if (d_out) gather_heads(in.d, d_out + t0 * H, T, Tp, H, heads, D);
+  return in;
 }
 
 template <typename E>
@@ -277,12 +303,8 @@ void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* 
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
   const int64_t G = head_group(heads, Tp, bf16 ? 6 : 4), gTT = G * Tp * Tp;
-  E* qh = grown(&Inputs<E>::q(sc), hTD);
-  E* kh = grown(&Inputs<E>::k(sc), hTD);
-  E* vh = grown(&Inputs<E>::v(sc), hTD);
-  gather_heads(qh, q + t0 * H, T, Tp, H, heads, D);
-  gather_heads(kh, k + t0 * H, T, Tp, H, heads, D);
-  gather_heads(vh, v + t0 * H, T, Tp, H, heads, D);
+  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, nullptr, t0, T, Tp, H, heads);
+  E *qh = in.q, *kh = in.k, *vh = in.v;
   float* s = grown(&sc.s, gTT);
   E* p = nullptr;
   if constexpr (bf16) p = grown(&sc.p16, gTT);
@@ -324,14 +346,8 @@ void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, cons
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
   const int64_t G = head_group(heads, Tp, bf16 ? 12 : 8), gTT = G * Tp * Tp;
-  E* qh = grown(&Inputs<E>::q(sc), hTD);
-  E* kh = grown(&Inputs<E>::k(sc), hTD);
-  E* vh = grown(&Inputs<E>::v(sc), hTD);
-  E* doh = grown(&Inputs<E>::d(sc), hTD);
-  gather_heads(qh, q + t0 * H, T, Tp, H, heads, D);
-  gather_heads(kh, k + t0 * H, T, Tp, H, heads, D);
-  gather_heads(vh, v + t0 * H, T, Tp, H, heads, D);
-  gather_heads(doh, d_out + t0 * H, T, Tp, H, heads, D);
+  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, d_out, t0, T, Tp, H, heads);
+  E *qh = in.q, *kh = in.k, *vh = in.v, *doh = in.d;
   float* s = grown(&sc.s, gTT);
   float* dp = grown(&sc.dp, gTT);
   E *pm = nullptr, *ds = nullptr;  // P ⊙ M (what V saw) and dS, the products' inputs
@@ -402,17 +418,12 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
                        const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
                        const DropoutMask& dropout, Precision precision) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
-  const std::vector<int64_t> order = longest_first(cu_seqlens, num_seqs);
-  const bool bf16 = precision == Precision::Bf16;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t n = 0; n < num_seqs; n++) {
-    const int64_t s = order[n], t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
-    if (T <= 0) continue;
-    if (bf16)
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+    if (precision == Precision::Bf16)
       forward_sequence<uint16_t>(attn_scratch(), out, q, k, v, t0, T, H, heads, mask);
     else
       forward_sequence<float>(attn_scratch(), out, q, k, v, t0, T, H, heads, mask);
-  }
+  });
 }
 
 void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
@@ -457,17 +468,12 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
                         int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout,
                         Precision precision) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
-  const std::vector<int64_t> order = longest_first(cu_seqlens, num_seqs);
-  const bool bf16 = precision == Precision::Bf16;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t n = 0; n < num_seqs; n++) {
-    const int64_t s = order[n], t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
-    if (T <= 0) continue;
-    if (bf16)
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+    if (precision == Precision::Bf16)
       backward_sequence<uint16_t>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, mask);
     else
       backward_sequence<float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, mask);
-  }
+  });
 }
 
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
