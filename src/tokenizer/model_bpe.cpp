@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <queue>
+#include <bit>
 #include <unordered_map>
 
 #include "tokenizer/json_fields.h"
@@ -21,12 +22,56 @@ struct MergeTarget {
   int32_t new_id;
 };
 
+// The merges by (left id, right id) key: open addressing with linear probing in a power-of-two
+// table at most half full. std::unordered_map's modulo and bucket chase took 40% of encoding.
+class MergeTable {
+ public:
+  // Later entries of a key replace earlier ones, as HF's collect into a HashMap does.
+  void set(uint64_t key, MergeTarget target) { pending_.emplace_back(key, target); }
+  // Builds the table from what set() gave; find() works only after it.
+  void build() {
+    size_t cap = 16;
+    while (cap < 2 * pending_.size()) cap *= 2;
+    shift_ = 64 - std::countr_zero(cap);
+    mask_ = cap - 1;
+    entries_.assign(cap, Entry{kEmpty, {}});
+    size_ = 0;
+    for (const auto& [key, target] : pending_) {
+      size_t i = slot(key);
+      while (entries_[i].key != kEmpty && entries_[i].key != key) i = (i + 1) & mask_;
+      if (entries_[i].key == kEmpty) size_++;
+      entries_[i] = {key, target};
+    }
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
+  const MergeTarget* find(uint64_t key) const {
+    for (size_t i = slot(key);; i = (i + 1) & mask_) {
+      const Entry& e = entries_[i];
+      if (e.key == key) return &e.target;
+      if (e.key == kEmpty) return nullptr;
+    }
+  }
+  size_t size() const { return size_; }
+
+ private:
+  struct Entry {
+    uint64_t key;
+    MergeTarget target;
+  };
+  static constexpr uint64_t kEmpty = ~0ull;  // no pair of non-negative ids has this key
+  size_t slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  std::vector<std::pair<uint64_t, MergeTarget>> pending_;
+  std::vector<Entry> entries_;
+  size_t mask_ = 0, size_ = 0;
+  int shift_ = 60;
+};
+
 uint32_t utf8_length(char32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
 
 class Bpe : public Model {
  public:
-  Bpe(std::unordered_map<std::string, int32_t> vocab,
-      std::unordered_map<uint64_t, MergeTarget> merges, const BpeOptions& opt)
+  Bpe(std::unordered_map<std::string, int32_t> vocab, MergeTable merges, const BpeOptions& opt)
       : vocab_(std::move(vocab)), merges_(std::move(merges)), opt_(opt) {
     for (const auto& [token, id] : vocab_) {
       if (static_cast<size_t>(id) >= id_to_token_.size()) {
@@ -156,8 +201,7 @@ class Bpe : public Model {
   };
 
   const MergeTarget* find_merge(int32_t a, int32_t b) const {
-    auto it = merges_.find(pair_key(a, b));
-    return it == merges_.end() ? nullptr : &it->second;
+    return merges_.find(pair_key(a, b));
   }
 
   // HF's Word::merge_all without dropout; stale queue entries are recognised the same way.
@@ -202,7 +246,7 @@ class Bpe : public Model {
   }
 
   std::unordered_map<std::string, int32_t> vocab_;
-  std::unordered_map<uint64_t, MergeTarget> merges_;
+  MergeTable merges_;
   BpeOptions opt_;
   std::vector<std::string> id_to_token_;
   std::vector<bool> has_id_;
@@ -216,7 +260,7 @@ Status make_bpe(std::vector<std::pair<std::string, int32_t>> vocab,
                 const BpeOptions& opt, std::unique_ptr<Model>* out) {
   std::unordered_map<std::string, int32_t> table;
   for (auto& [token, id] : vocab) table[token] = id;
-  std::unordered_map<uint64_t, MergeTarget> merge_map;
+  MergeTable merge_map;
   const size_t prefix_len = opt.continuing_subword_prefix.size();
   for (size_t i = 0; i < merges.size(); ++i) {
     const auto& [a, b] = merges[i];
@@ -229,8 +273,9 @@ Status make_bpe(std::vector<std::pair<std::string, int32_t>> vocab,
       return make_error("BPE merge %zu (\"%s\" \"%s\") uses \"%s\", which is not in the vocab", i,
                         a.c_str(), b.c_str(), missing.c_str());
     }
-    merge_map[pair_key(ia->second, ib->second)] = {static_cast<uint32_t>(i), ij->second};
+    merge_map.set(pair_key(ia->second, ib->second), {static_cast<uint32_t>(i), ij->second});
   }
+  merge_map.build();
   *out = std::make_unique<Bpe>(std::move(table), std::move(merge_map), opt);
   return Status();
 }
