@@ -433,8 +433,8 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
 
 namespace {
 
-// The backward's (N, H) and (N, I) gradient buffers, kept from call to call (grown, never
-// shrunk) so that a training step allocates nothing.
+// The backward's (N, H) and (N, I) gradient buffers, kept from call to call (fit() keeps their
+// capacity) so that a training step allocates nothing.
 struct BackwardScratch {
   std::vector<float> d, d_res, d_tmp, d_q, d_k, d_v, d_h;
 };
@@ -442,11 +442,6 @@ struct BackwardScratch {
 BackwardScratch& backward_scratch() {
   static thread_local BackwardScratch s;
   return s;
-}
-
-float* sized(std::vector<float>* v, int64_t n) {
-  if (static_cast<int64_t>(v->size()) < n) v->resize(static_cast<size_t>(n + n / 4));
-  return v->data();
 }
 
 }  // namespace
@@ -460,10 +455,11 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
   // The gradient of a weight lives at the same offset in `grads` as the weight in the arena.
   auto g = [&](const float* w) { return grads + (w - params_.data()); };
   BackwardScratch& sc = backward_scratch();
-  float* d = sized(&sc.d, N * H);  // (N, H) gradient of the current layer output
-  float *d_res = sized(&sc.d_res, N * H), *d_tmp = sized(&sc.d_tmp, N * H);  // (N, H)
-  float *d_q = sized(&sc.d_q, N * H), *d_k = sized(&sc.d_k, N * H), *d_v = sized(&sc.d_v, N * H);
-  float* d_h = sized(&sc.d_h, N * I);  // (N, I)
+  for (auto* v : {&sc.d, &sc.d_res, &sc.d_tmp, &sc.d_q, &sc.d_k, &sc.d_v}) fit(v, N * H);
+  fit(&sc.d_h, N * I);
+  float *d = sc.d.data(), *d_res = sc.d_res.data(), *d_tmp = sc.d_tmp.data();  // (N, H); d: the layer output's
+  float *d_q = sc.d_q.data(), *d_k = sc.d_k.data(), *d_v = sc.d_v.data();         // (N, H)
+  float* d_h = sc.d_h.data();                                                     // (N, I)
   std::copy(d_hidden, d_hidden + N * H, d);
   const bool bf16 = precision_ == Precision::Bf16;
   // The backward of one linear layer whose forward input was `in` (fp32) or its kept rounding.

@@ -149,12 +149,7 @@ class SentencePieceTokenizer : public Tokenizer {
   std::string special_rule;  // for describe(): what decided BOS/EOS
 
   Status encode(std::string_view text, const EncodeOptions& opt, Encoding* out) const override {
-    out->ids.clear();
-    out->type_ids.clear();
-    out->offsets.clear();
-    out->special_tokens_mask.clear();
-    out->sequence_ids.clear();
-    out->overflowing.clear();
+    out->clear();
     thread_local TextIndex index;
     index.cps.clear();
     index.char_of_byte.resize(text.size() + 1);

@@ -41,12 +41,7 @@ class PipelineTokenizer : public Tokenizer {
     // Buffers reused by each thread's successive calls; the result is built in scratch.enc and
     // copied to *out at its exact size.
     thread_local Scratch scratch;
-    out->ids.clear();
-    out->type_ids.clear();
-    out->offsets.clear();
-    out->special_tokens_mask.clear();
-    out->sequence_ids.clear();
-    out->overflowing.clear();
+    out->clear();
     std::optional<TruncationParams> t;
     ET_RETURN_IF_ERROR(resolve_truncation(opt, &t));
     Encoding& enc = scratch.enc;

@@ -30,6 +30,15 @@ struct Encoding {
   // a window of one text with the other text or one of its windows, in HF's order. Empty without
   // truncation.
   std::vector<Encoding> overflowing;
+  // Empties every field, keeping the buffers' capacity.
+  void clear() {
+    ids.clear();
+    type_ids.clear();
+    offsets.clear();
+    special_tokens_mask.clear();
+    sequence_ids.clear();
+    overflowing.clear();
+  }
 };
 
 enum class TruncationStrategy { kLongestFirst, kOnlyFirst, kOnlySecond };

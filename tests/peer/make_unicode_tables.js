@@ -6,6 +6,7 @@
 const fs = require("fs");
 const path = require("path");
 const { probe_lines } = require("./unicode_probe.js");
+const { ranges, hex } = require("./table_text.js");
 
 const sets = {
   clean_removed: [], punctuation: [], nonspacing_mark: [], combining_mark: [],
@@ -25,16 +26,6 @@ for (const line of probe_lines()) {
   if (facts.includes("word")) sets.word.push(c);
 }
 
-function ranges(cps) {
-  const out = [];
-  for (const c of cps) {
-    if (out.length && out[out.length - 1][1] === c - 1) out[out.length - 1][1] = c;
-    else out.push([c, c]);
-  }
-  return out;
-}
-
-const hex = (c) => "0x" + c.toString(16).toUpperCase();
 const doc = {
   clean_removed: "BertNormalizer clean_text removes these (U+0000, U+FFFD, Cc/Cf/Co but tab, LF, CR).",
   punctuation: "BertPreTokenizer isolates these (ASCII punctuation and P* categories).",
