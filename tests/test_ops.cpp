@@ -2,11 +2,13 @@
 // Not end-to-end parity with PyTorch (test_bert_parity.cpp does that).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "ops/attention.h"
+#include "ops/bf16.h"
 #include "ops/embedding.h"
 #include "ops/layer_norm.h"
 #include "ops/matmul.h"
@@ -47,6 +49,31 @@ TEST(Activation, StandaloneMatchesScalar) {
     activation_forward_scalar(y.data(), 1001, act);
     EXPECT_LT(max_abs_diff(x, y), 1e-6f) << int(act);
   }
+}
+
+// The bf16 path's GELU: before rounding within 1e-7 · max(1, |x|) of the double erf form, so
+// after rounding it is the correctly rounded bf16 of the exact GELU, or its neighbour where the
+// exact value lies within that error of a rounding boundary (counted: rare).
+TEST(Activation, GeluToBf16IsTheRoundedExactGelu) {
+  std::vector<float> x;
+  for (float v = -12.0f; v <= 12.0f; v += 0.00097f) x.push_back(v);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 30.0f, -30.0f, 1e4f, -1e4f}) x.push_back(v);
+  std::vector<uint16_t> y(x.size());
+  gelu_forward_bf16(y.data(), x.data(), static_cast<int64_t>(x.size()));
+  auto as_float = [](uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); };
+  size_t off_by_one = 0;
+  for (size_t i = 0; i < x.size(); i++) {
+    const double v = x[i], exact = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    const uint16_t want = bf16_round(static_cast<float>(exact));
+    if (y[i] == want) continue;
+    off_by_one++;
+    // A neighbour only, and only where the exact value is within the kernel's error of the
+    // midpoint between the two bf16 values.
+    const double mid = 0.5 * (static_cast<double>(as_float(y[i])) + as_float(want));
+    EXPECT_LE(std::abs(static_cast<int>(y[i]) - static_cast<int>(want)), 1) << x[i];
+    EXPECT_LE(std::fabs(exact - mid), 2e-7 * std::max(1.0, std::fabs(v))) << x[i];
+  }
+  EXPECT_LT(off_by_one, x.size() / 1000) << off_by_one << " of " << x.size();
 }
 
 TEST(LayerNorm, MatchesScalarWithAndWithoutResidual) {

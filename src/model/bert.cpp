@@ -28,8 +28,8 @@ void fit(std::vector<T>* v, int64_t n) {
 
 // The inference forward's buffers: q, k, v, ctx, tmp (N, H); inter (N, I); x16 (N, H) bf16.
 struct InferenceScratch {
-  std::vector<float> q, k, v, ctx, tmp, inter;
-  std::vector<uint16_t> x16;
+  std::vector<float> qkv, ctx, tmp, inter;
+  std::vector<uint16_t> x16, h16;
 };
 
 // a (n) += b (n)
@@ -141,10 +141,10 @@ std::vector<ParamInfo> bert_param_layout(const BertConfig& c, int64_t* total_flo
   add("embeddings.LayerNorm.bias", {H});
   for (int64_t l = 0; l < c.num_hidden_layers; l++) {
     const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value"}) {
+    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value"})
       add(p + m + ".weight", {H, H});
+    for (const char* m : {"attention.self.query", "attention.self.key", "attention.self.value"})
       add(p + m + ".bias", {H});
-    }
     add(p + "attention.output.dense.weight", {H, H});
     add(p + "attention.output.dense.bias", {H});
     add(p + "attention.output.LayerNorm.weight", {H});
@@ -231,6 +231,7 @@ Status BertModel::load_dir(const std::string& dir) {
 
 void BertModel::bind_views() {
   const float* base = params_.data();
+  const int64_t H = config_.hidden_size;
   size_t i = 0;
   auto next = [&]() { return base + layout_[i++].offset; };
   w_.word = next();
@@ -240,9 +241,10 @@ void BertModel::bind_views() {
   w_.emb_ln_b = next();
   w_.layers.resize(config_.num_hidden_layers);
   for (auto& L : w_.layers) {
-    L.q_w = next(); L.q_b = next();
-    L.k_w = next(); L.k_b = next();
-    L.v_w = next(); L.v_b = next();
+    L.qkv_w = next();
+    ET_CHECK(next() == L.qkv_w + H * H && next() == L.qkv_w + 2 * H * H);  // key, value follow query
+    L.qkv_b = next();
+    ET_CHECK(next() == L.qkv_b + H && next() == L.qkv_b + 2 * H);
     L.attn_out_w = next(); L.attn_out_b = next();
     L.ln1_w = next(); L.ln1_b = next();
     L.inter_w = next(); L.inter_b = next();
@@ -295,8 +297,9 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   // Kept from batch to batch on this thread (grown with room, never shrunk): a fresh buffer per
   // batch would fault its pages in again inside the products.
   static thread_local InferenceScratch sc;
-  auto& [q, k, v, ctx, tmp, inter, x16] = sc;
-  for (auto* t : {&q, &k, &v, &ctx, &tmp}) fit(t, N * H);  // (N, H) each
+  auto& [qkv, ctx, tmp, inter, x16, h16] = sc;
+  fit(&qkv, N * 3 * H);                                    // (N, 3H)
+  for (auto* t : {&ctx, &tmp}) fit(t, N * H);              // (N, H) each
   fit(&inter, N * I);                                      // (N, I)
   float* x = out;                                          // (N, H) the residual stream lives in out
 
@@ -307,6 +310,7 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   uint16_t* r = nullptr;
   if (bf16) {
     fit(&x16, N * H);
+    fit(&h16, N * I);
     r = x16.data();
   }
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps, r);
@@ -318,14 +322,19 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
       matmul_forward(y, in, w, bias, N, K, Nout, act);
   };
   for (const BertLayerWeights& L : w_.layers) {
-    linear(q.data(), x, L.q_w, L.q_b, H, H);  // one rounding of x serves the three projections
-    linear(k.data(), x, L.k_w, L.k_b, H, H);
-    linear(v.data(), x, L.v_w, L.v_b, H, H);
-    attention_forward(ctx.data(), q.data(), k.data(), v.data(), b.cu_seqlens.data(), S, H, heads, {}, precision_);
+    linear(qkv.data(), x, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
+    const float* q = qkv.data();
+    attention_forward(ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads, {}, precision_, 3 * H);
     matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps, r);  // LN(attn + x)
-    linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);                    // (N, I)
-    matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
+    if (bf16) {  // GELU writes the output product's bf16 input directly, as in training
+      linear(inter.data(), x, L.inter_w, L.inter_b, H, I);  // (N, I)
+      gelu_forward_bf16(h16.data(), inter.data(), N * I);
+      matmul_forward_bf16(tmp.data(), h16.data(), L.out_w, L.out_b, N, I, H);
+    } else {
+      linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);  // (N, I)
+      matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
+    }
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps, r);  // LN(ffn + x)
   }
 }
@@ -401,15 +410,18 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
   for (size_t l = 0; l < w_.layers.size(); l++) {
     const BertLayerWeights& L = w_.layers[l];
     BertLayerActivations& A = acts->layers[l];
-    for (auto* v : {&A.q, &A.k, &A.v, &A.ctx, &A.res1, &A.x1, &A.res2, &A.out}) fit(v, N * H);
+    fit(&A.qkv, N * 3 * H);
+    for (auto* v : {&A.ctx, &A.res1, &A.x1, &A.res2, &A.out}) fit(v, N * H);
     for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) fit(v, N);
     fit(&A.h_pre, N * I);
-    fit(&A.h, N * I);
-    linear(A.q.data(), x, A.x16, L.q_w, L.q_b, H, H);
-    linear(A.k.data(), x, A.x16, L.k_w, L.k_b, H, H);
-    linear(A.v.data(), x, A.x16, L.v_w, L.v_b, H, H);
-    attention_forward(A.ctx.data(), A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
-                      layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
+    if (bf16)
+      A.h.clear();  // bf16 keeps only h16: no product or gradient reads the fp32 GELU output
+    else
+      fit(&A.h, N * I);
+    linear(A.qkv.data(), x, A.x16, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
+    const float* q = A.qkv.data();
+    attention_forward(A.ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads,
+                      layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_, 3 * H);
     round_into(&A.ctx16, A.ctx.data(), N * H);
     linear(A.res1.data(), A.ctx.data(), A.ctx16, L.attn_out_w, L.attn_out_b, H, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
@@ -418,8 +430,10 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
     layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps,
                        rounded(&A.x1_16, N * H));
     linear(A.h_pre.data(), A.x1.data(), A.x1_16, L.inter_w, L.inter_b, H, I);
-    activation_forward(A.h.data(), A.h_pre.data(), N * I, Activation::Gelu);
-    round_into(&A.h16, A.h.data(), N * I);
+    if (bf16)
+      gelu_forward_bf16(rounded(&A.h16, N * I), A.h_pre.data(), N * I);
+    else
+      activation_forward(A.h.data(), A.h_pre.data(), N * I, Activation::Gelu);
     linear(A.res2.data(), A.h.data(), A.h16, L.out_w, L.out_b, I, H);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
     if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
@@ -436,7 +450,7 @@ namespace {
 // The backward's (N, H) and (N, I) gradient buffers, kept from call to call (fit() keeps their
 // capacity) so that a training step allocates nothing.
 struct BackwardScratch {
-  std::vector<float> d, d_res, d_tmp, d_q, d_k, d_v, d_h;
+  std::vector<float> d, d_res, d_tmp, d_qkv, d_h;
 };
 
 BackwardScratch& backward_scratch() {
@@ -455,11 +469,12 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
   // The gradient of a weight lives at the same offset in `grads` as the weight in the arena.
   auto g = [&](const float* w) { return grads + (w - params_.data()); };
   BackwardScratch& sc = backward_scratch();
-  for (auto* v : {&sc.d, &sc.d_res, &sc.d_tmp, &sc.d_q, &sc.d_k, &sc.d_v}) fit(v, N * H);
+  for (auto* v : {&sc.d, &sc.d_res, &sc.d_tmp}) fit(v, N * H);
+  fit(&sc.d_qkv, N * 3 * H);
   fit(&sc.d_h, N * I);
   float *d = sc.d.data(), *d_res = sc.d_res.data(), *d_tmp = sc.d_tmp.data();  // (N, H); d: the layer output's
-  float *d_q = sc.d_q.data(), *d_k = sc.d_k.data(), *d_v = sc.d_v.data();         // (N, H)
-  float* d_h = sc.d_h.data();                                                     // (N, I)
+  float* d_qkv = sc.d_qkv.data();                                               // (N, 3H)
+  float* d_h = sc.d_h.data();                                                   // (N, I)
   std::copy(d_hidden, d_hidden + N * H, d);
   const bool bf16 = precision_ == Precision::Bf16;
   // The backward of one linear layer whose forward input was `in` (fp32) or its kept rounding.
@@ -493,21 +508,19 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     layer_norm_backward(d_res, g(L.ln1_w), g(L.ln1_b), d_tmp, A.res1.data(), A.mean1.data(), A.rstd1.data(), L.ln1_w,
                         N, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
-    const float* d_attn_out = d_res;  // d res1 through the dropout; d_q is free until attention
+    const float* d_attn_out = d_res;  // d res1 through the dropout; d_qkv is free until attention
     if (attn_out_drop.active()) {
-      dropout_backward(d_q, d_res, N * H, attn_out_drop);
-      d_attn_out = d_q;
+      dropout_backward(d_qkv, d_res, N * H, attn_out_drop);
+      d_attn_out = d_qkv;
     }
     linear_backward(d_tmp, L.attn_out_w, L.attn_out_b, d_attn_out, A.ctx.data(), A.ctx16, H, H);
-    attention_backward(d_q, d_k, d_v, d_tmp, A.q.data(), A.k.data(), A.v.data(), b.cu_seqlens.data(), S, H, heads,
-                       layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_);
-    // d x = residual + the three projections: d_res becomes d (its buffer is free until the next layer)
+    const float* q = A.qkv.data();
+    attention_backward(d_qkv, d_qkv + H, d_qkv + 2 * H, d_tmp, q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads,
+                       layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_, 3 * H);
+    // d x = residual + the three projections (one product): d_res becomes d (its buffer is free
+    // until the next layer)
     std::swap(d, d_res);
-    linear_backward(d_tmp, L.q_w, L.q_b, d_q, x, A.x16, H, H);
-    add_inplace(d, d_tmp, N * H);
-    linear_backward(d_tmp, L.k_w, L.k_b, d_k, x, A.x16, H, H);
-    add_inplace(d, d_tmp, N * H);
-    linear_backward(d_tmp, L.v_w, L.v_b, d_v, x, A.x16, H, H);
+    linear_backward(d_tmp, L.qkv_w, L.qkv_b, d_qkv, x, A.x16, H, 3 * H);
     add_inplace(d, d_tmp, N * H);
   }
   const DropoutMask emb_drop = embedding_dropout(dropout);

@@ -46,13 +46,15 @@ struct ParamInfo {
   int64_t numel = 0;
 };
 
-// The single layout shared by parameters, gradients and optimiser moments; the order is the
-// order of BertModel's state_dict.
+// The single layout shared by parameters, gradients and optimiser moments: BertModel's
+// state_dict, except that each layer's query, key and value weights come first, side by side,
+// then their three biases — one (3H, H) weight and one (3H) bias, so the three projections run as
+// one product. Files are read and written by name, never by this order.
 std::vector<ParamInfo> bert_param_layout(const BertConfig& c, int64_t* total_floats);
 
 // Typed views of one layer's weights inside the arena. Linear weights are (out, in).
 struct BertLayerWeights {
-  const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;  // (H, H), (H)
+  const float *qkv_w, *qkv_b;                      // (3H, H), (3H): query, key, value stacked
   const float *attn_out_w, *attn_out_b;            // (H, H), (H)
   const float *ln1_w, *ln1_b;                      // (H)
   const float *inter_w, *inter_b;                  // (I, H), (I)
@@ -95,12 +97,12 @@ struct DropoutConfig {
 // What a training forward keeps for the backward (fp32), per token row. Buffers are resized,
 // not reallocated, when the same object serves batch after batch.
 struct BertLayerActivations {
-  std::vector<float> q, k, v;        // (N, H) projections
+  std::vector<float> qkv;            // (N, 3H) projections: q, k, v side by side in each row
   std::vector<float> ctx;            // (N, H) attention output, before its dense layer
   std::vector<float> res1;           // (N, H) dropout(attention dense) + layer input (LN1's input)
   std::vector<float> mean1, rstd1;   // (N)
   std::vector<float> x1;             // (N, H) LN1 output
-  std::vector<float> h_pre, h;       // (N, I) intermediate before and after GELU
+  std::vector<float> h_pre, h;       // (N, I) intermediate before and after GELU (h: fp32 only)
   std::vector<float> res2;           // (N, H) dropout(output dense) + x1 (LN2's input)
   std::vector<float> mean2, rstd2;   // (N)
   std::vector<float> out;            // (N, H) LN2 output: the next layer's input

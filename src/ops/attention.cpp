@@ -19,34 +19,9 @@
 #include <vector>
 
 #include "ops/bf16.h"
+#include "ops/vec_math.h"
 
 namespace embtune {
-namespace {
-
-// exp via 2^n · p(r), r = x - n·ln2 in [-ln2/2, ln2/2]; degree-7 Taylor polynomial (error
-// below 1e-8 relative), 2^n by building the exponent bits. Cody–Waite split of ln2. n is rounded
-// to nearest by the 1.5 · 2^23 trick and every step is branch-free, so loops over it vectorise.
-inline float exp_kernel(float x) {
-  const float lo = -87.3f, hi = 88.0f;
-  const float xc = std::min(std::max(x, lo), hi);
-  const float shifted = xc * 1.44269504088896341f + 12582912.0f;  // n + 1.5 · 2^23
-  const float n = shifted - 12582912.0f;
-  const int32_t ni = std::bit_cast<int32_t>(shifted) - 0x4B400000;
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const float y = p * std::bit_cast<float>((ni + 127) << 23);
-  return x >= lo ? y : 0.0f;
-}
-
-}  // namespace
 
 void exp_inplace(float* x, int64_t n) {
 #pragma omp simd
@@ -224,21 +199,22 @@ void run_product(AttnScratch& sc, const AttnKey& key, const void* src, const voi
   sc.stream.wait();
 }
 
-// dst (heads, Tp, D) = the sequence's rows of x (packed (N, H)), head by head, zero-padded.
+// dst (heads, Tp, D) = the sequence's rows of x (packed rows of `ld` floats, heads in the first
+// heads·D columns), head by head, zero-padded.
 template <typename E>
-void gather_heads(E* dst, const float* x, int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t D) {
+void gather_heads(E* dst, const float* x, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
   for (int64_t h = 0; h < heads; h++) {
     E* out = dst + h * Tp * D;
     for (int64_t t = 0; t < T; t++)
-      for (int64_t d = 0; d < D; d++) store(out + t * D + d, x[t * H + h * D + d]);
+      for (int64_t d = 0; d < D; d++) store(out + t * D + d, x[t * ld + h * D + d]);
     std::memset(static_cast<void*>(out + T * D), 0, (Tp - T) * D * sizeof(E));
   }
 }
 
-// The first T rows of src (heads, Tp, D) back into the packed rows of x.
-void scatter_heads(float* x, const float* src, int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t D) {
+// The first T rows of src (heads, Tp, D) back into the packed rows of x (`ld` floats apart).
+void scatter_heads(float* x, const float* src, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
   for (int64_t t = 0; t < T; t++)
-    for (int64_t h = 0; h < heads; h++) std::memcpy(x + t * H + h * D, src + (h * Tp + t) * D, D * sizeof(float));
+    for (int64_t h = 0; h < heads; h++) std::memcpy(x + t * ld + h * D, src + (h * Tp + t) * D, D * sizeof(float));
 }
 
 int64_t padded(int64_t T) { return (T + kRowPad - 1) / kRowPad * kRowPad; }
@@ -285,25 +261,25 @@ struct HeadInputs {
 
 template <typename E>
 HeadInputs<E> gather_inputs(AttnScratch& sc, const float* q, const float* k, const float* v, const float* d_out,
-                            int64_t t0, int64_t T, int64_t Tp, int64_t H, int64_t heads) {
+                            int64_t t0, int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t ld) {
   const int64_t D = H / heads, hTD = heads * Tp * D;
   HeadInputs<E> in{grown(&Inputs<E>::q(sc), hTD), grown(&Inputs<E>::k(sc), hTD), grown(&Inputs<E>::v(sc), hTD),
                    d_out ? grown(&Inputs<E>::d(sc), hTD) : nullptr};
-  gather_heads(in.q, q + t0 * H, T, Tp, H, heads, D);
-  gather_heads(in.k, k + t0 * H, T, Tp, H, heads, D);
-  gather_heads(in.v, v + t0 * H, T, Tp, H, heads, D);
+  gather_heads(in.q, q + t0 * ld, T, Tp, ld, heads, D);
+  gather_heads(in.k, k + t0 * ld, T, Tp, ld, heads, D);
+  gather_heads(in.v, v + t0 * ld, T, Tp, ld, heads, D);
   if (d_out) gather_heads(in.d, d_out + t0 * H, T, Tp, H, heads, D);
   return in;
 }
 
 template <typename E>
 void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* k, const float* v, int64_t t0,
-                      int64_t T, int64_t H, int64_t heads, const DropoutMask* mask) {
+                      int64_t T, int64_t H, int64_t heads, int64_t ld, const DropoutMask* mask) {
   const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
   const int64_t G = head_group(heads, Tp, bf16 ? 6 : 4), gTT = G * Tp * Tp;
-  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, nullptr, t0, T, Tp, H, heads);
+  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, nullptr, t0, T, Tp, H, heads, ld);
   E *qh = in.q, *kh = in.k, *vh = in.v;
   float* s = grown(&sc.s, gTT);
   E* p = nullptr;
@@ -341,12 +317,12 @@ void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* 
 template <typename E>
 void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                        const float* k, const float* v, int64_t t0, int64_t T, int64_t H, int64_t heads,
-                       const DropoutMask* mask) {
+                       int64_t ld, const DropoutMask* mask) {
   const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
   const int64_t G = head_group(heads, Tp, bf16 ? 12 : 8), gTT = G * Tp * Tp;
-  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, d_out, t0, T, Tp, H, heads);
+  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, d_out, t0, T, Tp, H, heads, ld);
   E *qh = in.q, *kh = in.k, *vh = in.v, *doh = in.d;
   float* s = grown(&sc.s, gTT);
   float* dp = grown(&sc.dp, gTT);
@@ -402,9 +378,9 @@ void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, cons
     run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, ds, qh + off, dk + off);   // dK = dSᵀ Q
     run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, pm, doh + off, dv + off);  // dV = (P ⊙ M)ᵀ dO
   }
-  scatter_heads(d_q + t0 * H, dq, T, Tp, H, heads, D);
-  scatter_heads(d_k + t0 * H, dk, T, Tp, H, heads, D);
-  scatter_heads(d_v + t0 * H, dv, T, Tp, H, heads, D);
+  scatter_heads(d_q + t0 * ld, dq, T, Tp, ld, heads, D);
+  scatter_heads(d_k + t0 * ld, dk, T, Tp, ld, heads, D);
+  scatter_heads(d_v + t0 * ld, dv, T, Tp, ld, heads, D);
 }
 
 AttnScratch& attn_scratch() {
@@ -416,13 +392,14 @@ AttnScratch& attn_scratch() {
 
 void attention_forward(float* out, const float* q, const float* k, const float* v,
                        const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
-                       const DropoutMask& dropout, Precision precision) {
+                       const DropoutMask& dropout, Precision precision, int64_t qkv_ld) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
+  const int64_t ld = qkv_ld > 0 ? qkv_ld : H;
   for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
     if (precision == Precision::Bf16)
-      forward_sequence<uint16_t>(attn_scratch(), out, q, k, v, t0, T, H, heads, mask);
+      forward_sequence<uint16_t>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
     else
-      forward_sequence<float>(attn_scratch(), out, q, k, v, t0, T, H, heads, mask);
+      forward_sequence<float>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
   });
 }
 
@@ -466,13 +443,14 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
 void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                         const float* k, const float* v, const int32_t* cu_seqlens,
                         int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout,
-                        Precision precision) {
+                        Precision precision, int64_t qkv_ld) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
+  const int64_t ld = qkv_ld > 0 ? qkv_ld : H;
   for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
     if (precision == Precision::Bf16)
-      backward_sequence<uint16_t>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, mask);
+      backward_sequence<uint16_t>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
     else
-      backward_sequence<float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, mask);
+      backward_sequence<float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
   });
 }
 

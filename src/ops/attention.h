@@ -22,9 +22,12 @@ namespace embtune {
 // (padding keys get probability 0). In bf16, q, k, v and the
 // probabilities are rounded to bf16 for the two products (fp32 accumulation); the softmax is
 // fp32 either way. The result does not depend on the thread count. out must not alias q, k or v.
+// `qkv_ld` (0: H) is the row stride of q, k and v, in floats: BertModel keeps them side by side
+// in one (N, 3H) product, q = qkv, k = qkv + H, v = qkv + 2H, qkv_ld = 3H.
 void attention_forward(float* out, const float* q, const float* k, const float* v,
                        const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
-                       const DropoutMask& dropout = {}, Precision precision = Precision::Fp32);
+                       const DropoutMask& dropout = {}, Precision precision = Precision::Fp32,
+                       int64_t qkv_ld = 0);
 void attention_forward_scalar(float* out, const float* q, const float* k, const float* v,
                               const int32_t* cu_seqlens, int64_t num_seqs, int64_t H,
                               int64_t heads, const DropoutMask& dropout = {});
@@ -35,10 +38,11 @@ void attention_forward_scalar(float* out, const float* q, const float* k, const 
 // not alias each other or the inputs. Threaded over sequences; each writes only its own rows.
 // `dropout` must be the mask the forward used: it is regenerated. In bf16 the five products
 // (S, dP, dQ, dK, dV) take bf16 inputs (q, k, v, d_out, dS, P) and accumulate in fp32.
+// `qkv_ld` (0: H) is the row stride of q, k, v and of d_q, d_k, d_v; d_out's is H.
 void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
                         const float* k, const float* v, const int32_t* cu_seqlens,
                         int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout = {},
-                        Precision precision = Precision::Fp32);
+                        Precision precision = Precision::Fp32, int64_t qkv_ld = 0);
 // Scalar twin in double, same contract (written, =).
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
                                const float* q, const float* k, const float* v,

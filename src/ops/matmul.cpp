@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "ops/bf16.h"
+#include "ops/vec_math.h"
 
 namespace embtune {
 namespace {
@@ -346,6 +347,11 @@ void activation_forward(float* y, const float* x, int64_t n, Activation act) {
   dnnl::eltwise_forward(pd).execute(ctx.stream, {{DNNL_ARG_SRC, dnnl::memory(md, ctx.engine, const_cast<float*>(x))},
                                                  {DNNL_ARG_DST, dnnl::memory(md, ctx.engine, y)}});
   ctx.stream.wait();
+}
+
+void gelu_forward_bf16(uint16_t* y16, const float* x, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) y16[i] = bf16_round(gelu_kernel(x[i]));
 }
 
 void activation_forward_scalar(float* x, int64_t n, Activation act) {

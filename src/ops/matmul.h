@@ -59,6 +59,10 @@ void activation_forward(float* x, int64_t n, Activation act);
 // y (n) = act(x (n)), out of place (y must not partly overlap x).
 void activation_forward(float* y, const float* x, int64_t n, Activation act);
 void activation_forward_scalar(float* x, int64_t n, Activation act);
+// y16 (n) = GELU(x (n)) rounded to bf16, in one pass (the bf16 path's input of the FFN output
+// product: the fp32 GELU is never stored). GELU by gelu_kernel (vec_math.h), within 1e-7 ·
+// max(1, |x|) of the exact erf form before rounding. Multi-threaded.
+void gelu_forward_bf16(uint16_t* y16, const float* x, int64_t n);
 
 // d_x (n) = d_y (n) · act'(x), x (n) the PRE-activation values. d_x is WRITTEN and may alias
 // d_y (element-wise in place). GELU is the exact erf form (PyTorch's F.gelu default); relu'(0) = 0.
