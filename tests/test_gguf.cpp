@@ -385,6 +385,13 @@ TEST_F(Gguf, RefusesWhatLlamaCppCannotCompute) {
   const std::string cased = tiny("cased");
   test::write_text(cased + "/tokenizer_config.json", R"({"do_lower_case": false})");
   expect_refused(cased, "cased");
+
+  // A tokenizer other than WordPiece (tokenizer.json wins over vocab.txt).
+  const std::string word_level = tiny("wl");
+  test::write_text(word_level + "/tokenizer.json", R"({"version": "1.0", "truncation": null, "padding": null,
+    "added_tokens": [], "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null,
+    "decoder": null, "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "the": 1, "cat": 2}, "unk_token": "[UNK]"}})");
+  expect_refused(word_level, "\"WordLevel\", not WordPiece");
 }
 
 TEST_F(Gguf, BrokenModelFilesAreErrorsNamingFileAndTensor) {
@@ -447,9 +454,15 @@ std::string strip_to_llama_cpp_keys(const std::string& from, const std::string& 
 
 TEST_F(Gguf, ReadsFilesWithoutEmbtuneKeys) {
   const std::string dir = tiny("l");
+  // A vocab.txt model whose tokenizer_config.json keeps accents: "café" is [UNK]-ended, not "cafe".
+  test::write_text(dir + "/tokenizer_config.json", R"({"do_lower_case": true, "strip_accents": false})");
   ASSERT_EQ(export_gguf(dir, tmp_.file("l.gguf"), "f32").exit_code, 0);
+  const std::vector<std::string> accented = {"caf\xc3\xa9 zebra", "the cat"};
+  EXPECT_LE(max_abs_diff(embed(tmp_.file("l.gguf"), accented), embed(dir, accented)), 1e-5f);
   const std::string bare = strip_to_llama_cpp_keys(tmp_.file("l.gguf"), tmp_.file("bare.gguf"));
   EXPECT_LE(max_abs_diff(embed(bare), embed(dir)), 1e-5f);
+  // Without embtune's keys the tokenizer is the plain uncased BERT one, which strips accents.
+  EXPECT_GT(max_abs_diff(embed(bare, accented), embed(dir, accented)), 1e-3f);
 }
 
 TEST_F(Gguf, RealTokenizerPhantomVocabularyAndRebuild) {

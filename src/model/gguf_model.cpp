@@ -431,6 +431,12 @@ Status write_wordpiece_files(const GgufFile& g, const std::string& dir) {
   ET_RETURN_IF_ERROR(f.open(path_join(dir, "vocab.txt")));
   ET_RETURN_IF_ERROR(f.write(vocab));
   ET_RETURN_IF_ERROR(f.commit());
+  if (const std::string* kept = get_string(g, "embtune.tokenizer_config")) {  // embtune's export of a vocab.txt model
+    AtomicFile c;
+    ET_RETURN_IF_ERROR(c.open(path_join(dir, "tokenizer_config.json")));
+    ET_RETURN_IF_ERROR(c.write(*kept));
+    return c.commit();
+  }
   return write_json_file(path_join(dir, "tokenizer_config.json"), tc);
 }
 
