@@ -590,11 +590,11 @@ Status gguf_resolve_model_path(const std::string& path, std::string* model_dir) 
   const std::string abs = fs::absolute(path, ec).lexically_normal().string();
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return make_error("%s: cannot stat: %s", path.c_str(), std::strerror(errno));
-  char key[160];
-  std::snprintf(key, sizeof key, "%s|%lld|%lld.%09ld|v1", "", (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+  char stamp[96];  // size, modification time, and the version of the conversion
+  std::snprintf(stamp, sizeof stamp, "|%lld|%lld.%09ld|v1", (long long)st.st_size, (long long)st.st_mtim.tv_sec,
                 (long)st.st_mtim.tv_nsec);
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fnv1a(abs + key));
+  std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fnv1a(abs + stamp));
   const std::string root = gguf_cache_root();
   fs::create_directories(root, ec);
   if (ec) return make_error("%s: cannot create the GGUF cache directory: %s (set EMBTUNE_CACHE_DIR)", root.c_str(),
