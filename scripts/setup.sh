@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what embtune's build, demo and tests need on a Debian 12 machine; safe to run twice.
-# It is not a build script: it only brings packages (apt) and the npm tokenizer test peer.
+# It is not a build script: it only brings packages (apt) and the npm test peers (tokenizers, gguf).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,5 +46,11 @@ if [[ ! -d "$peer/node_modules/tokenizers" ]]; then
   echo "setup: installing npm tokenizers@0.23.2 into build/npm"
   mkdir -p "$peer"
   npm install --silent --no-audit --no-fund --prefix "$peer" tokenizers@0.23.2
+fi
+# An independent GGUF reader (Hugging Face's @huggingface/gguf) for the GGUF export tests.
+if [[ ! -d "$peer/node_modules/@huggingface/gguf" ]]; then
+  echo "setup: installing npm @huggingface/gguf@0.4.6 into build/npm"
+  mkdir -p "$peer"
+  npm install --silent --no-audit --no-fund --prefix "$peer" @huggingface/gguf@0.4.6
 fi
 echo "setup: ok"

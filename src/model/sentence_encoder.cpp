@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/utf8.h"
+#include "model/gguf_model.h"
 
 namespace embtune {
 
@@ -79,7 +80,9 @@ std::string collapse_unicode_whitespace(const std::string& s) {
   return out;
 }
 
-Status SentenceEncoder::load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out) {
+Status SentenceEncoder::load(const std::string& path, std::unique_ptr<SentenceEncoder>* out) {
+  std::string dir;
+  ET_RETURN_IF_ERROR(gguf_resolve_model_path(path, &dir));  // a .gguf file: its converted, cached directory
   auto enc = std::make_unique<SentenceEncoder>();
   ET_RETURN_IF_ERROR(st_dir_read(dir, &enc->files_));
   const StModelDir& f = enc->files_;

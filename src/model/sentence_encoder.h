@@ -32,8 +32,9 @@ struct EmbedOptions {
 
 class SentenceEncoder {
  public:
-  // Loads everything a model directory describes; errors name the file at fault.
-  static Status load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out);
+  // Loads everything a model directory describes, or a GGUF bert file (model/gguf_model.h converts
+  // it once into a cached directory, which files().dir then names); errors name the file at fault.
+  static Status load(const std::string& path, std::unique_ptr<SentenceEncoder>* out);
 
   // Tokenizes `texts` as sentence-transformers does before its forward pass (prompt prepended,
   // whitespace stripped, lowercased when the model says do_lower_case, truncated to
