@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/utf8.h"
+#include "io/hub.h"
 
 namespace embtune {
 
@@ -79,7 +80,9 @@ std::string collapse_unicode_whitespace(const std::string& s) {
   return out;
 }
 
-Status SentenceEncoder::load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out) {
+Status SentenceEncoder::load(const std::string& model, std::unique_ptr<SentenceEncoder>* out) {
+  std::string dir;  // a hub id (org/name[@revision]) becomes its snapshot in the hub cache
+  ET_RETURN_IF_ERROR(resolve_model_argument(model, &dir));
   auto enc = std::make_unique<SentenceEncoder>();
   ET_RETURN_IF_ERROR(st_dir_read(dir, &enc->files_));
   const StModelDir& f = enc->files_;

@@ -32,8 +32,9 @@ struct EmbedOptions {
 
 class SentenceEncoder {
  public:
-  // Loads everything a model directory describes; errors name the file at fault.
-  static Status load(const std::string& dir, std::unique_ptr<SentenceEncoder>* out);
+  // Loads everything a model directory describes; errors name the file at fault. `model` is a
+  // directory or a Hugging Face hub id, org/name[@revision] (io/hub.h's resolve_model_argument).
+  static Status load(const std::string& model, std::unique_ptr<SentenceEncoder>* out);
 
   // Tokenizes `texts` as sentence-transformers does before its forward pass (prompt prepended,
   // whitespace stripped, lowercased when the model says do_lower_case, truncated to
