@@ -72,6 +72,12 @@ class FakeHub {
                         "application/json");
         return;
       }
+      if (repo == "org/gated") {
+        res.status = 401;
+        res.set_header("X-Error-Code", "GatedRepo");
+        res.set_header("X-Error-Message", "Access to model org/gated is restricted");
+        return;
+      }
       if (repo != "org/tiny") return not_found(res, "RepoNotFound", "Repository not found");
       if (rev != "main" && rev != kCommit) return not_found(res, "RevisionNotFound", "Invalid rev id: " + rev);
       nlohmann::json siblings = nlohmann::json::array();
@@ -111,6 +117,17 @@ class FakeHub {
       std::string content = f->content;
       if (corrupt_) content[content.size() / 3] ^= 0x20;
       const bool drop = drops_left_.fetch_sub(1) > 0;
+      if (!drop && ignore_range_) {
+        // A server without Range support: 200 and the whole file (chunked, which httplib does not
+        // cut to the requested range).
+        res.status = 200;
+        res.set_chunked_content_provider("application/octet-stream", [content](size_t, httplib::DataSink& sink) {
+          sink.write(content.data(), content.size());
+          sink.done();
+          return true;
+        });
+        return;
+      }
       // httplib answers a Range request with 206 and calls the provider from the range's start.
       res.set_content_provider(content.size(), "application/octet-stream",
                                [content, drop](size_t offset, size_t length, httplib::DataSink& sink) {
@@ -139,6 +156,7 @@ class FakeHub {
   // The next n CDN transfers break off halfway.
   void drop_next(int n) { drops_left_ = n; }
   void set_corrupt(bool c) { corrupt_ = c; }
+  void set_ignore_range(bool i) { ignore_range_ = i; }
   std::vector<Seen> seen() {
     std::lock_guard<std::mutex> lock(mu_);
     return seen_;
@@ -178,7 +196,7 @@ class FakeHub {
   std::mutex mu_;
   std::vector<Seen> seen_;
   std::atomic<int> drops_left_{0};
-  std::atomic<bool> corrupt_{false};
+  std::atomic<bool> corrupt_{false}, ignore_range_{false};
 };
 
 // Files embtune must never request, whatever the listing says.
@@ -463,6 +481,13 @@ TEST_F(Hub, MissingRepoOrRevisionIsAClearError) {
   EXPECT_NE(s.message().find("revision \"v9\" not found"), std::string::npos) << s.message();
   EXPECT_FALSE(fs::exists(repo_root()));
 
+  HubOptions no_token = options(hub);
+  no_token.token.clear();
+  s = hub_snapshot("org/gated", no_token, &dir);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("HTTP 401 (Access to model org/gated is restricted)"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("HF_TOKEN"), std::string::npos) << s.message();
+
   s = hub_snapshot("org/pickled", options(hub), &dir);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("pytorch_model.bin"), std::string::npos) << s.message();
@@ -483,6 +508,17 @@ TEST_F(Hub, DroppedConnectionResumesWithRange) {
     if (r.server == "cdn") ranges.push_back(r.range);
   EXPECT_EQ(ranges, (std::vector<std::string>{"", "bytes=" + std::to_string(size / 2) + "-"}));
   EXPECT_EQ(test::read_text(dir + "/model.safetensors"), weights->content);
+}
+
+TEST_F(Hub, ServerIgnoringRangeRestartsTheFile) {
+  FakeHub hub(repo_);
+  hub.drop_next(1);
+  hub.set_ignore_range(true);
+  std::string dir;
+  const Status s = hub_snapshot("org/tiny", options(hub), &dir);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(count(hub.seen(), "cdn"), 2);
+  EXPECT_EQ(test::read_text(dir + "/model.safetensors"), hub.find("model.safetensors")->content);
 }
 
 TEST_F(Hub, InterruptedRunLeavesNoBlobAndTheNextRunResumes) {
