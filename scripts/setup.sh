@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config git
   libdnnl-dev libomp-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-  libutf8proc-dev libxml2-dev libonig-dev libsentencepiece-dev libcurl4-openssl-dev
+  libutf8proc-dev libxml2-dev libonig-dev libsentencepiece-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy
   # Debian's python3-torch calls the system BLAS; with only the reference BLAS it is about ten

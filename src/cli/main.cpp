@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "io/hub.h"
 
 int main(int argc, char** argv) {
   using namespace embtune::cli;
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "No progress output");
   app.parse_complete_callback([&g]() {
     if (g.threads > 0) omp_set_num_threads(g.threads);
+    embtune::hub_set_quiet(g.quiet);
   });
   add_init_command(app, g);
   app.option_defaults()->always_capture_default();  // --help shows every default
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   add_mine_command(app, g);
   add_pairs_command(app, g);
   add_export_command(app, g);
+  add_download_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);

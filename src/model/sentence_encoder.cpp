@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/utf8.h"
+#include "io/hub.h"
 #include "model/gguf_model.h"
 
 namespace embtune {
@@ -80,9 +81,10 @@ std::string collapse_unicode_whitespace(const std::string& s) {
   return out;
 }
 
-Status SentenceEncoder::load(const std::string& path, std::unique_ptr<SentenceEncoder>* out) {
-  std::string dir;
-  ET_RETURN_IF_ERROR(gguf_resolve_model_path(path, &dir));  // a .gguf file: its converted, cached directory
+Status SentenceEncoder::load(const std::string& model, std::unique_ptr<SentenceEncoder>* out) {
+  std::string local, dir;
+  ET_RETURN_IF_ERROR(resolve_model_argument(model, &local));  // a hub id (org/name[@revision]): its snapshot
+  ET_RETURN_IF_ERROR(gguf_resolve_model_path(local, &dir));    // a .gguf file: its converted, cached directory
   auto enc = std::make_unique<SentenceEncoder>();
   ET_RETURN_IF_ERROR(st_dir_read(dir, &enc->files_));
   const StModelDir& f = enc->files_;

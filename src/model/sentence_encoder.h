@@ -32,9 +32,11 @@ struct EmbedOptions {
 
 class SentenceEncoder {
  public:
-  // Loads everything a model directory describes, or a GGUF bert file (model/gguf_model.h converts
-  // it once into a cached directory, which files().dir then names); errors name the file at fault.
-  static Status load(const std::string& path, std::unique_ptr<SentenceEncoder>* out);
+  // Loads everything a model directory describes; errors name the file at fault. `model` is a
+  // directory, a Hugging Face hub id, org/name[@revision] (io/hub.h's resolve_model_argument), or
+  // a GGUF bert file (model/gguf_model.h converts it once into a cached directory, which
+  // files().dir then names).
+  static Status load(const std::string& model, std::unique_ptr<SentenceEncoder>* out);
 
   // Tokenizes `texts` as sentence-transformers does before its forward pass (prompt prepended,
   // whitespace stripped, lowercased when the model says do_lower_case, truncated to

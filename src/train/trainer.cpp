@@ -43,7 +43,9 @@ namespace fs = std::filesystem;
 Status copy_model_files(const std::string& from, const std::string& to) {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const fs::path rel = fs::relative(it->path(), from, ec);
+    // Lexically: fs::relative resolves symlinks, and a hub snapshot's files are links into blobs/
+    // (copy_file copies the linked contents).
+    const fs::path rel = it->path().lexically_relative(from);
     const std::string name = it->path().filename().string();
     if (it->is_directory()) {
       fs::create_directories(fs::path(to) / rel, ec);
