@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add_check_leakage_command(app, g);
   add_mine_command(app, g);
   add_pairs_command(app, g);
+  add_serve_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);
