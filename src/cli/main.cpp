@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add_pairs_command(app, g);
   add_export_command(app, g);
   add_download_command(app, g);
+  add_serve_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);
