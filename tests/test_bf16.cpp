@@ -150,14 +150,19 @@ TEST(Bf16, ForwardIsCloseToFp32) {
   m.forward(b16.data(), b);
   BertActivations acts;
   m.forward_train(&acts, b);
-  double diff = 0, scale = 0;
+  // Inference applies GELU as the product's post-op (oneDNN), training in a pass of its own that
+  // writes bf16 (gelu_forward_bf16): the two GELUs agree to 1e-7 before rounding, so the two
+  // forwards differ only where a rounding boundary falls between them — far below bf16's own error.
+  double diff = 0, train_diff = 0, scale = 0;
   for (int64_t i = 0; i < n; i++) {
     diff = std::max(diff, std::fabs(static_cast<double>(f32[i]) - b16[i]));
+    train_diff = std::max(train_diff, std::fabs(static_cast<double>(acts.hidden()[i]) - b16[i]));
     scale = std::max(scale, std::fabs(static_cast<double>(f32[i])));
-    ASSERT_EQ(b16[i], acts.hidden()[i]) << i;
   }
   EXPECT_LT(diff / scale, 3e-2);
-  std::printf("bf16 forward: max difference to fp32 %.3g of the largest magnitude %.3g\n", diff / scale, scale);
+  EXPECT_LT(train_diff / scale, 3e-3);
+  std::printf("bf16 forward: max difference to fp32 %.3g, training forward to inference %.3g, of the largest magnitude %.3g\n",
+              diff / scale, train_diff / scale, scale);
 }
 
 TEST(Bf16, TrainingStaysCloseToFp32) {

@@ -29,7 +29,7 @@ void fit(std::vector<T>* v, int64_t n) {
 // The inference forward's buffers: q, k, v, ctx, tmp (N, H); inter (N, I); x16 (N, H) bf16.
 struct InferenceScratch {
   std::vector<float> qkv, ctx, tmp, inter;
-  std::vector<uint16_t> x16, h16;
+  std::vector<uint16_t> x16;
 };
 
 // a (n) += b (n)
@@ -297,7 +297,7 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   // Kept from batch to batch on this thread (grown with room, never shrunk): a fresh buffer per
   // batch would fault its pages in again inside the products.
   static thread_local InferenceScratch sc;
-  auto& [qkv, ctx, tmp, inter, x16, h16] = sc;
+  auto& [qkv, ctx, tmp, inter, x16] = sc;
   fit(&qkv, N * 3 * H);                                    // (N, 3H)
   for (auto* t : {&ctx, &tmp}) fit(t, N * H);              // (N, H) each
   fit(&inter, N * I);                                      // (N, I)
@@ -310,7 +310,6 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   uint16_t* r = nullptr;
   if (bf16) {
     fit(&x16, N * H);
-    fit(&h16, N * I);
     r = x16.data();
   }
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps, r);
@@ -327,14 +326,10 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
     attention_forward(ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads, {}, precision_, 3 * H);
     matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps, r);  // LN(attn + x)
-    if (bf16) {  // GELU writes the output product's bf16 input directly, as in training
-      linear(inter.data(), x, L.inter_w, L.inter_b, H, I);  // (N, I)
-      gelu_forward_bf16(h16.data(), inter.data(), N * I);
-      matmul_forward_bf16(tmp.data(), h16.data(), L.out_w, L.out_b, N, I, H);
-    } else {
-      linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);  // (N, I)
-      matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
-    }
+    // GELU as the product's post-op: nearly free here, where training needs the pre-activation
+    // kept (and so a GELU pass of its own, gelu_forward_bf16 in bf16).
+    linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);  // (N, I)
+    matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps, r);  // LN(ffn + x)
   }
 }
