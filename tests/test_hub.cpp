@@ -654,6 +654,8 @@ TEST_F(Hub, CommandsTakeHubIds) {
     EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(tmp_.file("tuned/") + f))) << f;
   }
   EXPECT_EQ(test::read_text(tmp_.file("tuned/vocab.txt")), test::read_text(model_dir_ + "/vocab.txt"));
+  // The model card names the base model as the hub does.
+  EXPECT_NE(test::read_text(tmp_.file("tuned/README.md")).find("base_model: org/tiny\n"), std::string::npos);
 }
 
 }  // namespace

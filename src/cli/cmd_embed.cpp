@@ -66,7 +66,7 @@ int run_embed(const EmbedArgs& a, const GlobalOptions& g) {
 void add_embed_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<EmbedArgs>();
   CLI::App* sub = app.add_subcommand("embed", "Embed texts with a model directory");
-  sub->add_option("--model", a->model, "Model directory (sentence-transformers / Hugging Face layout)")->required();
+  sub->add_option("--model", a->model, "Model: a directory (sentence-transformers / Hugging Face layout), a .gguf file or a hub id org/name[@revision]")->required();
   sub->add_option("--input", a->input, "Texts: one per line, or JSONL objects with a text field")->required();
   sub->add_option("--output", a->output, "Embeddings: OUT.npy (float32, lines x dim) or OUT.jsonl")->required();
   sub->add_option("--prompt", a->prompt, "Prompt name from the model's config_sentence_transformers.json (query, document, ...)");

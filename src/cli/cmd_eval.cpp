@@ -251,7 +251,7 @@ void add_eval_command(CLI::App& app, const GlobalOptions& g) {
   sub->add_option("--cache-dir", a->cache_dir, "Embedding cache folder (default: $EMBTUNE_CACHE_DIR, else "
                   "$XDG_CACHE_HOME/embtune/embeddings, else ~/.cache/embtune/embeddings)");
   sub->add_flag("--no-cache", a->no_cache, "Embed every text afresh and store nothing");
-  sub->add_option("--model", a->models, "A model directory to evaluate (repeatable: each is a system)");
+  sub->add_option("--model", a->models, "A model to evaluate: directory, .gguf file or hub id org/name[@revision] (repeatable: each is a system)");
   sub->add_flag("--bm25", a->bm25, "Also evaluate BM25 (Lucene's formula)");
   sub->add_option("--bm25-k1", a->bm25_options.k1, "BM25 k1");
   sub->add_option("--bm25-b", a->bm25_options.b, "BM25 b");

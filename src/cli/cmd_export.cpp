@@ -35,7 +35,7 @@ int run_export(const ExportArgs& a, const GlobalOptions& g) {
 void add_export_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<ExportArgs>();
   CLI::App* sub = app.add_subcommand("export", "Write a model as a GGUF file for llama.cpp");
-  sub->add_option("--model", a->model, "Model directory (sentence-transformers / Hugging Face layout) or .gguf file")->required();
+  sub->add_option("--model", a->model, "Model: a directory (sentence-transformers / Hugging Face layout), a .gguf file or a hub id org/name[@revision]")->required();
   sub->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"gguf"}));
   sub->add_option("--out", a->out, "Output file, e.g. model.gguf")->required();
   sub->add_option("--type", a->type, "Storage of the weight matrices (norms, biases and position/type embeddings stay f32)")

@@ -113,7 +113,7 @@ int run_info(const InfoArgs& a) {
 void add_info_command(CLI::App& app, const GlobalOptions&) {
   auto a = std::make_shared<InfoArgs>();
   CLI::App* sub = app.add_subcommand("info", "Describe a model directory");
-  sub->add_option("--model", a->model, "Model directory")->required();
+  sub->add_option("--model", a->model, "Model: a directory (sentence-transformers / Hugging Face layout), a .gguf file or a hub id org/name[@revision]")->required();
   sub->add_flag("--json", a->json, "Print JSON instead of text");
   on_parsed(sub, [a]() { return run_info(*a); });
 }

@@ -99,7 +99,7 @@ int run_mine(MineArgs a, const CLI::App* sub, const GlobalOptions& g) {
 void add_mine_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<MineArgs>();
   CLI::App* sub = app.add_subcommand("mine", "Mine hard negatives for (anchor, positive) pairs with a model (exact search)");
-  sub->add_option("--model", a->model, "Model directory")->required();
+  sub->add_option("--model", a->model, "Model: a directory (sentence-transformers / Hugging Face layout), a .gguf file or a hub id org/name[@revision]")->required();
   sub->add_option("--input", a->input, "JSONL rows with \"anchor\" and \"positive\" text fields")->required();
   sub->add_option("--corpus", a->corpus, "Candidates: text per line, or .jsonl with \"text\" (\"title\"?, a BEIR "
                   "corpus.jsonl); default: the distinct positives");

@@ -49,7 +49,7 @@ int run_neighbors(const NeighborsArgs& a, const GlobalOptions& g) {
 void add_neighbors_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<NeighborsArgs>();
   CLI::App* sub = app.add_subcommand("neighbors", "Print each text's nearest neighbours among the others");
-  sub->add_option("--model", a->model, "Model directory")->required();
+  sub->add_option("--model", a->model, "Model: a directory (sentence-transformers / Hugging Face layout), a .gguf file or a hub id org/name[@revision]")->required();
   sub->add_option("--input", a->input, "Texts, one per line (or JSONL with a text field)")->required();
   sub->add_option("-k,--k", a->k, "Neighbours per text")->check(CLI::PositiveNumber);
   sub->add_option("--prompt", a->prompt, "Prompt name from the model's config_sentence_transformers.json");

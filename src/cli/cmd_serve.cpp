@@ -97,7 +97,7 @@ void add_serve_command(CLI::App& app, const GlobalOptions& g) {
   auto a = std::make_shared<ServeArgs>();
   a->opt.served_name.clear();
   CLI::App* sub = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible /v1/embeddings HTTP API");
-  sub->add_option("--model", a->model, "Model directory (sentence-transformers / Hugging Face layout) or file")->required();
+  sub->add_option("--model", a->model, "Model: a directory (sentence-transformers / Hugging Face layout), a .gguf file or a hub id org/name[@revision]")->required();
   sub->add_option("--host", a->opt.host, "Address to listen on");
   sub->add_option("--port", a->opt.port, "Port to listen on (0: any free port, printed at start)")
       ->check(CLI::Range(0, 65535));

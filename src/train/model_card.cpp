@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/file.h"
+#include "io/hub.h"
 
 namespace embtune {
 
@@ -25,7 +26,10 @@ std::string fmt(double x) {
 }  // namespace
 
 std::string model_card_text(const TrainOptions& o, const ModelCardFacts& f) {
-  const std::string base = std::filesystem::path(o.model).lexically_normal().filename().string();
+  // A hub id (org/name[@revision]) is the card's base_model as the hub names it: org/name.
+  const std::string base = looks_like_hub_id(o.model)
+                               ? o.model.substr(0, o.model.find('@'))
+                               : std::filesystem::path(o.model).lexically_normal().filename().string();
   std::string s;
   s += "---\n";
   s += "library_name: sentence-transformers\n";
