@@ -250,7 +250,7 @@ std::vector<std::string> expect_peer_vocab(const std::string& file, bool lowerca
   return ours;
 }
 
-// A deterministic text of ~70k made-up words (syllables of an LCG): a vocabulary far above
+// A deterministic text of ~50k made-up words (syllables of an LCG): a vocabulary far above
 // 30000, so the peer's vocab_size limit binds.
 std::string generated_text() {
   static const char* syl[] = {"ka", "to", "ri", "mu", "sen", "lo", "qua", "zi", "vel", "dor",
@@ -258,7 +258,7 @@ std::string generated_text() {
   uint64_t x = 12345;
   auto next = [&x]() { x = x * 6364136223846793005ULL + 1442695040888963407ULL; return x >> 33; };
   std::string text;
-  for (int line = 0; line < 8000; ++line) {
+  for (int line = 0; line < 6000; ++line) {
     const int nwords = 3 + static_cast<int>(next() % 12);
     for (int w = 0; w < nwords; ++w) {
       const int n = 1 + static_cast<int>(next() % 6);
