@@ -34,6 +34,7 @@ void add_pairs_command(CLI::App& app, const GlobalOptions& g);
 void add_export_command(CLI::App& app, const GlobalOptions& g);
 void add_download_command(CLI::App& app, const GlobalOptions& g);
 void add_serve_command(CLI::App& app, const GlobalOptions& g);
+void add_train_tokenizer_command(CLI::App& app, const GlobalOptions& g);
 
 // Runs `run` when `sub` is parsed; a non-zero result becomes the process's exit code.
 void on_parsed(CLI::App* sub, std::function<int()> run);

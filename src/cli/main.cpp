@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add_export_command(app, g);
   add_download_command(app, g);
   add_serve_command(app, g);
+  add_train_tokenizer_command(app, g);
   add_bench_command(app, g);
   try {
     app.parse(argc, argv);
