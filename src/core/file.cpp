@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "core/strings.h"
 #include "core/utf8.h"
@@ -87,9 +88,14 @@ AtomicFile::~AtomicFile() {
   }
 }
 
+std::string temp_path_beside(const std::string& path) {
+  return path + ".tmp." + std::to_string(getpid()) + "." +
+         std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()) % 1000000007);
+}
+
 Status AtomicFile::open(const std::string& path) {
   path_ = path;
-  tmp_ = path + ".tmp." + std::to_string(getpid());
+  tmp_ = temp_path_beside(path);
   f_ = std::fopen(tmp_.c_str(), "wb");
   if (!f_) return make_error("%s: cannot create: %s", tmp_.c_str(), std::strerror(errno));
   return Status::ok_status();

@@ -38,7 +38,11 @@ class MappedFile {
 // Reads a whole (small) file into a string.
 Status read_file(const std::string& path, std::string* out);
 
-// Writes `path` atomically: the content goes to `path.tmp.<pid>` and is renamed on commit().
+// A temporary name beside `path` for write-then-rename, unique per process and thread:
+// `path.tmp.<pid>.<thread>`.
+std::string temp_path_beside(const std::string& path);
+
+// Writes `path` atomically: the content goes to temp_path_beside(path) and is renamed on commit().
 // If destroyed without commit() (an error on the way), the temporary is removed and `path` is
 // left untouched, so a failed command leaves no partial output.
 class AtomicFile {

@@ -77,37 +77,34 @@ bool valid_id_part(const std::string& s) {
   return s.find("--") == std::string::npos && s.find("..") == std::string::npos;
 }
 
-// A revision becomes a file under refs/: a relative path without "." or ".." components.
-bool valid_revision(const std::string& r) {
-  if (r.empty() || r.size() > 256 || r.front() == '/' || r.back() == '/') return false;
-  for (char c : r)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '/') return false;
+// A relative path whose '/'-separated components are all non-empty and none "." or "..": no
+// leading or trailing '/', no "//", nothing that climbs out of the folder it is joined to.
+bool plain_relative_path(const std::string& p) {
   size_t start = 0;
-  while (start <= r.size()) {
-    size_t end = r.find('/', start);
-    if (end == std::string::npos) end = r.size();
-    const std::string part = r.substr(start, end - start);
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    const std::string_view part(p.data() + start, end - start);
     if (part.empty() || part == "." || part == "..") return false;
     start = end + 1;
   }
   return true;
 }
 
-// A repo file name from the listing becomes a path under the snapshot: relative, no "." or ".."
-// components, no backslashes or control characters.
+// A revision becomes a file under refs/: a plain relative path of [A-Za-z0-9-_./].
+bool valid_revision(const std::string& r) {
+  if (r.size() > 256) return false;
+  for (char c : r)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '/') return false;
+  return plain_relative_path(r);
+}
+
+// A repo file name from the listing becomes a path under the snapshot: a plain relative path
+// without backslashes or control characters.
 bool safe_repo_path(const std::string& p) {
-  if (p.empty() || p.front() == '/' || p.back() == '/') return false;
   for (unsigned char c : p)
     if (c < 0x20 || c == '\\' || c == 0x7f) return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find('/', start);
-    if (end == std::string::npos) end = p.size();
-    const std::string part = p.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
+  return plain_relative_path(p);
 }
 
 // Percent-encoding of everything but RFC 3986's unreserved characters and those in `safe`.
@@ -161,12 +158,6 @@ std::string format_size(int64_t bytes) {
   else if (bytes >= 1000) std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
   else std::snprintf(buf, sizeof buf, "%lld B", (long long)bytes);
   return buf;
-}
-
-// A temporary name next to `path`, unique per process and thread, for write-then-rename.
-std::string temp_name(const std::string& path) {
-  return path + ".tmp." + std::to_string(getpid()) + "." +
-         std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()) % 1000000007);
 }
 
 Status make_dirs(const std::string& dir) {
@@ -596,7 +587,7 @@ Status link_pointer(const SnapshotRun& run, const std::string& file, const std::
   std::string target;
   for (size_t i = 0, depth = std::count(file.begin(), file.end(), '/') + 2; i < depth; i++) target += "../";
   target += "blobs/" + etag;
-  const std::string tmp = temp_name(pointer);
+  const std::string tmp = temp_path_beside(pointer);
   unlink(tmp.c_str());
   if (symlink(target.c_str(), tmp.c_str()) != 0)
     return make_error("%s: cannot create symlink: %s", tmp.c_str(), std::strerror(errno));
@@ -810,15 +801,10 @@ Status hub_snapshot(const std::string& spec_text, const HubOptions& opt, std::st
 
   if (spec.revision != run.commit) {
     ET_RETURN_IF_ERROR(make_dirs(fs::path(cache.ref(spec.revision)).parent_path().string()));
-    const std::string ref = cache.ref(spec.revision), tmp = temp_name(ref);
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) return make_error("%s: cannot create: %s", tmp.c_str(), std::strerror(errno));
-    const bool written = std::fwrite(run.commit.data(), 1, run.commit.size(), f) == run.commit.size();
-    if (std::fclose(f) != 0 || !written || std::rename(tmp.c_str(), ref.c_str()) != 0) {
-      const int e = errno;
-      unlink(tmp.c_str());
-      return make_error("%s: cannot write: %s", ref.c_str(), std::strerror(e));
-    }
+    AtomicFile ref;
+    ET_RETURN_IF_ERROR(ref.open(cache.ref(spec.revision)));
+    ET_RETURN_IF_ERROR(ref.write(run.commit));
+    ET_RETURN_IF_ERROR(ref.commit());
   }
   const std::string dir = cache.snapshot(run.commit);
   ET_RETURN_IF_ERROR(make_dirs(dir));
