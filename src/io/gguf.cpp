@@ -58,7 +58,7 @@ class Reader {
   }
   template <typename T>
   Status pod(T* out, const char* what) {
-    const uint8_t* b;
+    const uint8_t* b = nullptr;
     ET_RETURN_IF_ERROR(bytes(sizeof(T), &b, what));
     std::memcpy(out, b, sizeof(T));
     return Status::ok_status();
@@ -66,7 +66,7 @@ class Reader {
   Status string(std::string* out, const char* what) {
     uint64_t len;
     ET_RETURN_IF_ERROR(pod(&len, what));
-    const uint8_t* b;
+    const uint8_t* b = nullptr;
     ET_RETURN_IF_ERROR(bytes(len, &b, what));
     out->assign(reinterpret_cast<const char*>(b), len);
     return Status::ok_status();
