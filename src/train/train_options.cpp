@@ -55,6 +55,10 @@ std::vector<TrainOptionField> make_fields() {
       {"precision", "Matmul arithmetic: auto (bf16 where the CPU has AVX512-BF16 or AMX, else fp32), fp32 or bf16",
        &O::precision, R::Hyperparameter, {"auto", "fp32", "bf16"}},
       {"seed", "Seed of shuffling and dropout", &O::seed, R::Hyperparameter},
+      {"save-dtype",
+       "Weight storage of the written model: f32, f16 or bf16 (training is fp32 throughout; checkpoints stay f32; "
+       "--test evaluates the written weights)",
+       &O::save_dtype, R::Invocation, {"f32", "f16", "bf16"}},
       {"prompt", "Prompt for the anchors: a prompt name of the model (config_sentence_transformers.json), else the text itself",
        &O::prompt, R::Hyperparameter},
       {"prompt-text", "Literal prompt prepended to the anchors (wins over --prompt)", &O::prompt_text,

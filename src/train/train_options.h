@@ -41,6 +41,7 @@ struct TrainOptions {
   bool shuffle = true;
   bool group_by_length = false;
   std::string precision = "auto";  // auto: bf16 where the CPU has it natively, else fp32
+  std::string save_dtype = "f32";  // weight storage of the written model (checkpoints stay f32)
   uint64_t seed = 0;
   std::string prompt;                      // anchor prompt: a prompt name of the model, else literal text
   std::optional<std::string> prompt_text;  // literal anchor prompt; wins over prompt

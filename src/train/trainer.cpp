@@ -801,8 +801,9 @@ Status train_run(const TrainOptions& options) {
     std::copy(best_params.begin(), best_params.begin() + model.params().size(), model.params().begin());
     std::copy(best_params.begin() + model.params().size(), best_params.end(), head.params().begin());
   }
-  ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", DType::F32));
-  ET_RETURN_IF_ERROR(head.save_dense(tmp, DType::F32));
+  const DType save_dtype = opt.save_dtype == "f16" ? DType::F16 : opt.save_dtype == "bf16" ? DType::BF16 : DType::F32;
+  ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", save_dtype));
+  ET_RETURN_IF_ERROR(head.save_dense(tmp, save_dtype));
   if (!opt.eval.empty()) {
     std::string text;
     for (const auto& e : eval_history) text += e.dump() + "\n";
