@@ -337,8 +337,8 @@ void EmbedServer::Impl::setup_routes() {
     http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
       char line[512];
-      std::snprintf(line, sizeof line, "serve: %s %s %s %d %zu bytes %.1f ms\n", req.remote_addr.c_str(),
-                    req.method.c_str(), req.path.c_str(), res.status, res.body.size(), ms);
+      std::snprintf(line, sizeof line, "serve: %s:%d %s %s %d %zu bytes %.1f ms\n", req.remote_addr.c_str(),
+                    req.remote_port, req.method.c_str(), req.path.c_str(), res.status, res.body.size(), ms);
       std::fputs(line, stderr);
     });
   }
