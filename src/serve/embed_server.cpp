@@ -288,6 +288,10 @@ void EmbedServer::Impl::setup_routes() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     listen_fd = sock;
   });
+  // httplib writes a response's headers and body with two send()s: with Nagle's algorithm the body
+  // waits for the client's ACK of the headers, which the client delays (40 ms on Linux).
+  // Accepted sockets inherit TCP_NODELAY from the listening one.
+  http.set_tcp_nodelay(true);
   http.set_payload_max_length(static_cast<size_t>(opt.max_body_bytes));
   http.set_keep_alive_max_count(1000);
   // Idle keep-alive connections hold shutdown up to this long.
