@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load test of `embtune serve`: starts the server on a free port of 127.0.0.1, runs serve_load
 # (CONNECTIONS clients, default 16, for DURATION seconds, default 60) and stops the server with SIGTERM.
-# Not a test: it prints serve_load's JSON line (requests/s, p50/p90/p99 latency, errors) and the
-# server's exit code; nothing is asserted.
+# Not a test: it prints serve_load's JSON line (requests/s, p50/p90/p99 latency, errors, retries),
+# serve_load's line per failed request (on stderr), the machine's TCP listen-queue counters over
+# the run (from nstat, when present; machine-wide) and the server's exit code; nothing is asserted.
 #
 # Usage: bench/run_serve_bench.sh [BUILD_DIR] [-- extra serve flags]
 # MODEL=DIR (or file / hub id) serves that model; without it a random-weight model of the
@@ -49,8 +50,15 @@ done
 [[ -n "$port" ]] || { echo "bench: the server did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
 echo "server: port $port, threads $threads, flags ${*:-none}; load: $connections connections, $seconds s, $inputs input(s) per request"
 
+counters="TcpExtListenOverflows TcpExtListenDrops TcpExtSyncookiesSent TcpExtSyncookiesFailed"
+tcp_counters() { command -v nstat >/dev/null && nstat -az $counters 2>/dev/null | awk 'NR > 1 {print $1, $2}'; }
+before=$(tcp_counters || true)
 rc=0
 "$load" --host 127.0.0.1 --port "$port" --connections "$connections" --seconds "$seconds" --inputs "$inputs" || rc=$?
+after=$(tcp_counters || true)
+if [[ -n "$before" && -n "$after" ]]; then
+  echo "TCP counters over the run (machine-wide):" $(paste <(echo "$before") <(echo "$after") | awk '{printf "%s +%d ", $1, $4 - $2}')
+fi
 kill -TERM "$server_pid"
 server_rc=0
 wait "$server_pid" || server_rc=$?

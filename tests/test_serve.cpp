@@ -1,13 +1,18 @@
 // `embtune serve` against a tiny random model: concurrent clients get the vectors embed gives,
-// base64 and dimensions, OpenAI-style 4xx errors after which the server keeps serving, and a
-// graceful SIGTERM of the binary. Not a load test (bench/run_serve_bench.sh is).
+// base64 and dimensions, OpenAI-style 4xx errors after which the server keeps serving, many
+// connections opened at once, and a graceful SIGTERM of the binary. Not a load test (bench/run_serve_bench.sh is).
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -372,6 +377,98 @@ TEST_F(ServeTest, OversizedBodyAndUnknownRouteGetErrorBodies) {
   r = get(port_, "/v1/embeddings");
   EXPECT_EQ(r.status, 404);
   expect_still_serving();
+}
+
+// httplib writes an answer's headers and body with two send()s. Without TCP_NODELAY on the
+// server, Nagle's algorithm holds the body until the client ACKs the headers, which Linux delays
+// by at least 40 ms: every answer on a keep-alive connection took 40 ms or more.
+TEST_F(ServeTest, AnswersAreNotHeldBackByNagle) {
+  httplib::Client cli("127.0.0.1", port_);
+  cli.set_keep_alive(true);
+  std::vector<double> ms;
+  for (int i = 0; i < 15; i++) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = cli.Get("/health");
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    ASSERT_EQ(res->status, 200);
+  }
+  std::sort(ms.begin(), ms.end());
+  EXPECT_LT(ms[ms.size() / 2], 20.0) << "median of " << ms.size() << " GET /health on one connection, in ms";
+}
+
+// cpp-httplib 0.11 listens with a backlog of 5. When more clients connect at once than its accept
+// thread takes in time, Linux drops their SYNs (the client retries after 1 s) or answers with SYN
+// cookies whose final ACK it may refuse with a reset, and the client's first request fails with a
+// read error (2 of 8,485 requests in a 16-connection load test). Here the connections are made
+// before the server accepts anything, so only the backlog holds them: all must complete at once
+// and then be answered.
+TEST_F(ServeTest, ConnectionsMadeAtOnceAreQueuedAndAnswered) {
+  ServeOptions opt;
+  opt.port = 0;
+  opt.log_requests = false;
+  EmbedServer server(*enc_, opt);
+  int port = 0;
+  ASSERT_TRUE(server.bind(&port).ok());
+  constexpr int kConnections = 64;
+  std::vector<int> fds;
+  std::vector<pollfd> pending;
+  for (int i = 0; i < kConnections; i++) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    fds.push_back(fd);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ASSERT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    pending.push_back({fd, POLLOUT, 0});
+  }
+  // A handshake on loopback takes microseconds; a dropped SYN is sent again after 1 s.
+  int connected = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_GE(poll(pending.data(), pending.size(), 50), 0) << std::strerror(errno);
+    for (size_t i = 0; i < pending.size();) {
+      if (pending[i].revents == 0) {
+        i++;
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(pending[i].fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      EXPECT_EQ(err, 0) << std::strerror(err);
+      connected += err == 0;
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  EXPECT_EQ(connected, kConnections) << "connections the server's listen backlog held before it accepted";
+
+  std::thread t([&server] { EXPECT_TRUE(server.run().ok()); });
+  int answered = 0;
+  for (const int fd : fds) {
+    bool still_connecting = false;
+    for (const pollfd& p : pending) still_connecting |= p.fd == fd;
+    if (still_connecting) continue;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string req = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+      ADD_FAILURE() << "send: " << std::strerror(errno);
+      continue;
+    }
+    std::string reply;
+    char buf[1024];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << "connection " << answered << ": " << reply;
+    answered += reply.rfind("HTTP/1.1 200", 0) == 0;
+  }
+  EXPECT_EQ(answered, kConnections);
+  for (const int fd : fds) close(fd);
+  server.stop();
+  t.join();
 }
 
 // The binary as a child: stderr and stdout into `log`.

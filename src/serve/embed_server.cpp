@@ -4,7 +4,9 @@
 
 #include <httplib.h>
 #include <omp.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -258,6 +260,7 @@ struct EmbedServer::Impl {
   const SentenceEncoder& enc;
   ServeOptions opt;
   httplib::Server http;
+  int listen_fd = -1;  // the listening socket, seen by the socket-options callback
   int64_t created = 0;
   std::string bound;  // host:port, for messages
 
@@ -278,11 +281,17 @@ void EmbedServer::Impl::setup_routes() {
   const size_t workers = static_cast<size_t>(std::max(1, opt.http_threads));
   http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second server on the
-  // same port would bind too and silently take half of the connections.
-  http.set_socket_options([](socket_t sock) {
+  // same port would bind too and silently take half of the connections. The callback sees the
+  // listening socket before httplib binds it; bind() widens its backlog afterwards.
+  http.set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = sock;
   });
+  // httplib writes a response's headers and body with two send()s: with Nagle's algorithm the body
+  // waits for the client's ACK of the headers, which the client delays (40 ms on Linux).
+  // Accepted sockets inherit TCP_NODELAY from the listening one.
+  http.set_tcp_nodelay(true);
   http.set_payload_max_length(static_cast<size_t>(opt.max_body_bytes));
   http.set_keep_alive_max_count(1000);
   // Idle keep-alive connections hold shutdown up to this long.
@@ -337,8 +346,8 @@ void EmbedServer::Impl::setup_routes() {
     http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
       char line[512];
-      std::snprintf(line, sizeof line, "serve: %s %s %s %d %zu bytes %.1f ms\n", req.remote_addr.c_str(),
-                    req.method.c_str(), req.path.c_str(), res.status, res.body.size(), ms);
+      std::snprintf(line, sizeof line, "serve: %s:%d %s %s %d %zu bytes %.1f ms\n", req.remote_addr.c_str(),
+                    req.remote_port, req.method.c_str(), req.path.c_str(), res.status, res.body.size(), ms);
       std::fputs(line, stderr);
     });
   }
@@ -506,6 +515,14 @@ Status EmbedServer::bind(int* port) {
     return make_error("%s:%d: cannot listen there (is the port in use, or the host not an address of this machine?)",
                       o.host.c_str(), o.port);
   impl_->bound = o.host + ":" + std::to_string(p);
+  // cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed when Debian
+  // built the library). When more clients connect at once than the accept thread takes in time,
+  // Linux drops their SYNs (a 1 s retransmit) or answers with SYN cookies whose final ACK it may
+  // then refuse with a reset: the client's first request fails with a read error. listen() on a
+  // listening socket only changes its backlog; SOMAXCONN is capped by net.core.somaxconn.
+  if (impl_->listen_fd < 0 || ::listen(impl_->listen_fd, SOMAXCONN) != 0)
+    return make_error("%s: cannot widen the listen backlog: %s", impl_->bound.c_str(),
+                      impl_->listen_fd < 0 ? "the listening socket was not seen" : std::strerror(errno));
   *port = p;
   return Status::ok_status();
 }
