@@ -16,6 +16,8 @@ packages=(
   # times slower, which would make the PyTorch baseline (and the parity tests) unfairly slow.
   libopenblas0-pthread
   nodejs
+  # The starter model's recipe (scripts/starter/) reads WordNet 3.0.
+  wordnet-base
 )
 
 sudo_cmd=()

@@ -815,8 +815,34 @@ Status hub_snapshot(const std::string& spec_text, const HubOptions& opt, std::st
   return Status::ok_status();
 }
 
+std::string bundled_model_dir(const std::string& name) {
+  std::vector<std::string> roots;
+  if (const char* env = std::getenv("EMBTUNE_MODELS_DIR"); env && *env) roots.push_back(env);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    roots.push_back((exe.parent_path().parent_path() / "models").string());  // a build tree: <repo>/build/embtune
+    roots.push_back((exe.parent_path().parent_path() / "share" / "embtune" / "models").string());  // installed
+  }
+  for (const std::string& r : roots) {
+    const std::string d = path_join(r, name);
+    if (fs::exists(path_join(d, "modules.json"), ec) || fs::exists(path_join(d, "config.json"), ec)) return d;
+  }
+  return "";
+}
+
 Status resolve_model_argument(const std::string& model, std::string* dir) {
   *dir = model;
+  struct stat st;
+  if (model == kStarterModelName && lstat(model.c_str(), &st) != 0) {
+    *dir = bundled_model_dir(model);
+    if (dir->empty())
+      return make_error("%s: the starter model was not found (looked in $EMBTUNE_MODELS_DIR, ../models and "
+                        "../share/embtune/models beside the embtune binary); build it with "
+                        "scripts/starter/make_starter.sh or name a model directory",
+                        model.c_str());
+    return Status::ok_status();
+  }
   if (!looks_like_hub_id(model)) return Status::ok_status();
   const Status s = hub_snapshot(model, HubOptions::from_env(), dir);
   if (!s.ok()) return make_error("%s: no such local directory, and as a Hugging Face hub id: %s", model.c_str(), s.message().c_str());

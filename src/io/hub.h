@@ -67,7 +67,17 @@ bool hub_file_wanted(const std::string& rfilename, const std::vector<std::string
 // revision and what is missing.
 Status hub_snapshot(const std::string& spec, const HubOptions& opt, std::string* local_dir);
 
-// What a --model argument names: an existing path is returned as it is; a hub id
+// The name of embtune's own starter model (models/embtune-starter in the source tree): as a
+// --model argument it names the bundled copy, wherever embtune finds it (bundled_model_dir).
+inline constexpr const char* kStarterModelName = "embtune-starter";
+
+// The directory of a model shipped with embtune, "" when absent: NAME under $EMBTUNE_MODELS_DIR,
+// then under ../models and ../share/embtune/models beside the running binary (a build tree inside
+// the source tree, and an installed prefix).
+std::string bundled_model_dir(const std::string& name);
+
+// What a --model argument names: an existing path is returned as it is; "embtune-starter" (when no
+// such path exists) the bundled starter model; a hub id
 // (looks_like_hub_id) is downloaded with HubOptions::from_env() and its snapshot returned;
 // anything else is returned as it is, for the loader to report.
 Status resolve_model_argument(const std::string& model, std::string* dir);
