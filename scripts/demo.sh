@@ -44,7 +44,6 @@ t_all=$SECONDS
 step_start=0
 step() { step_start=$SECONDS; echo; echo "== $*"; }
 done_step() { echo "   ($((SECONDS - step_start)) s)"; }
-jq_last() { tail -n 1 "$1" | python3 -c "import json,sys; j=json.load(sys.stdin); print($2)"; }
 
 step "1. FOLDOC, the Free On-line Dictionary of Computing (dict-foldoc, GFDL) -> $out/docs.jsonl"
 echo "   one document per entry: the headword (and each alias) as title, the cleaned definition as text"
@@ -71,26 +70,35 @@ echo "   0-2 are skipped (likely near-synonyms: 'Ada 95' for 'Ada'), one of rank
 "$bin" mine --model "$model" --input "$out/data/train.jsonl" --out "$out/train-mined-all.jsonl" \
   --num-negatives 1 --range-min 3 --range-max 30 --sampling-strategy random --seed 0 \
   --cache-dir "$out/cache" --json > "$out/mine_summary.json"
+# The validation rows need the training rows' columns (anchor, positive, negative_1): they get a
+# negative the same way, from the validation definitions only.
+"$bin" --quiet mine --model "$model" --input "$out/data/validation.jsonl" --out "$out/validation-mined-all.jsonl" \
+  --num-negatives 1 --range-min 3 --range-max 30 --sampling-strategy random --seed 0 \
+  --cache-dir "$out/cache" --json > "$out/mine_validation_summary.json"
 # The trainer wants the same columns on every row: a row the filters left without a negative
-# (rare: fewer than 4 other training definitions near it) is left out.
-python3 - "$out/train-mined-all.jsonl" "$out/train-mined.jsonl" <<'PY'
+# (rare: fewer than 4 other definitions near it) is left out.
+keep_with_negative() {
+  python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
 kept = [r for r in rows if "negative_1" in r]
 with open(sys.argv[2], "w", encoding="utf-8") as f:
     for r in kept:
         f.write(json.dumps(r, ensure_ascii=False) + "\n")
-print(f"   {len(kept)} of {len(rows)} training pairs with a hard negative"
+print(f"   {len(kept)} of {len(rows)} {sys.argv[3]} pairs with a hard negative"
       + (f" ({len(rows) - len(kept)} without one left out)" if len(kept) < len(rows) else ""))
 if not kept:
-    sys.exit("demo: error: mining found no hard negative at all")
+    sys.exit(f"demo: error: mining found no hard negative for the {sys.argv[3]} pairs")
 PY
+}
+keep_with_negative "$out/train-mined-all.jsonl" "$out/train-mined.jsonl" training
+keep_with_negative "$out/validation-mined-all.jsonl" "$out/validation-mined.jsonl" validation
 done_step
 
 step "5. embtune train: MultipleNegativesRankingLoss, $length_text in batches of $batch pairs; then the test set"
 echo "   the test report retrieves every test term over all $(wc -l < "$out/corpus.jsonl") definitions with the"
 echo "   starter model, the tuned model and BM25, and compares them with 95% bootstrap intervals"
-"$bin" train --model "$model" --train "$out/train-mined.jsonl" --eval "$out/data/validation.jsonl" \
+"$bin" train --model "$model" --train "$out/train-mined.jsonl" --eval "$out/validation-mined.jsonl" \
   --test "$out/data/test.jsonl" --test-corpus "$out/corpus.jsonl" --out "$out/tuned" \
   "${length[@]}" --batch-size "$batch" --lr 1e-4 --warmup 0.1 --eval-steps "$eval_steps" --seed 0
 done_step
