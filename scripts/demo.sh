@@ -34,7 +34,7 @@ command -v python3 >/dev/null || fail "python3 not found (apt-get install python
 if [[ $quick == 1 ]]; then
   limit=600 split=0.7,0.1,0.2 length=(--max-steps 12) length_text="12 steps" batch=16 eval_steps=0 max_words=48
 else
-  limit=0 split=0.9,0.04,0.06 length=(--epochs 1) length_text="one epoch" batch=32 eval_steps=100 max_words=96
+  limit=0 split=0.9,0.04,0.06 length=(--max-steps 200) length_text="200 steps" batch=32 eval_steps=100 max_words=64
 fi
 case "$out" in ""|/|.|..) fail "DEMO_OUT=$out: refusing to delete it";; esac
 
@@ -100,7 +100,7 @@ echo "   the test report retrieves every test term over all $(wc -l < "$out/corp
 echo "   starter model, the tuned model and BM25, and compares them with 95% bootstrap intervals"
 "$bin" train --model "$model" --train "$out/train-mined.jsonl" --eval "$out/validation-mined.jsonl" \
   --test "$out/data/test.jsonl" --test-corpus "$out/corpus.jsonl" --out "$out/tuned" \
-  "${length[@]}" --batch-size "$batch" --lr 1e-4 --warmup 0.1 --eval-steps "$eval_steps" --seed 0
+  "${length[@]}" --batch-size "$batch" --lr 2e-4 --warmup 0.1 --eval-steps "$eval_steps" --seed 0
 done_step
 
 step "6. the result: nDCG@10 on $(wc -l < "$out/data/test.jsonl") held-out test terms"
