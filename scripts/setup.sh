@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libutf8proc-dev libxml2-dev libonig-dev libsentencepiece-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy
+  python3 python3-torch python3-numpy dict-foldoc
   # Debian's python3-torch calls the system BLAS; with only the reference BLAS it is about ten
   # times slower, which would make the PyTorch baseline (and the parity tests) unfairly slow.
   libopenblas0-pthread
