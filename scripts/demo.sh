@@ -23,8 +23,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "demo: error: $*" >&2; exit 1; }
 [[ -x "$bin" ]] || fail "$bin not found: build embtune first (make build, or pass the build folder)"
 if [[ ! -e "$model" && -z "${MODEL:-}" ]]; then
-  fail "the starter model $model does not exist yet (it is made by scripts/starter/; until it lands, \
-run with MODEL=DIR, a sentence-transformers model directory, or MODEL=org/name with internet)"
+  fail "the starter model $model is missing (the repository ships it; scripts/starter/make_starter.sh \
+remakes it), or run with MODEL=DIR, a sentence-transformers model directory, or MODEL=org/name with internet"
 fi
 [[ -f "$dict_dir/foldoc.index" && -f "$dict_dir/foldoc.dict.dz" ]] ||
   fail "FOLDOC not found in $dict_dir (install Debian's dict-foldoc: apt-get install dict-foldoc, or run make demo)"

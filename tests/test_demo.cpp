@@ -203,7 +203,7 @@ TEST(DemoScript, MissingStarterModelIsAClearError) {
   test::TempDir tmp;  // no models/embtune-starter below it
   auto r = run_command(demo_command(tmp, "-u MODEL DEMO_QUICK=1"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("the starter model models/embtune-starter does not exist yet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the starter model models/embtune-starter is missing"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(tmp.file("demo-out")));
 }
 
