@@ -70,8 +70,8 @@ echo "   0-2 are skipped (likely near-synonyms: 'Ada 95' for 'Ada'), one of rank
 "$bin" mine --model "$model" --input "$out/data/train.jsonl" --out "$out/train-mined-all.jsonl" \
   --num-negatives 1 --range-min 3 --range-max 30 --sampling-strategy random --seed 0 \
   --cache-dir "$out/cache" --json > "$out/mine_summary.json"
-# The validation rows need the training rows' columns (anchor, positive, negative_1): they get a
-# negative the same way, from the validation definitions only.
+# The validation rows get a negative the same way, from the validation definitions only, so that
+# the validation loss counts a hard negative as training does (plain pairs would be accepted too).
 "$bin" --quiet mine --model "$model" --input "$out/data/validation.jsonl" --out "$out/validation-mined-all.jsonl" \
   --num-negatives 1 --range-min 3 --range-max 30 --sampling-strategy random --seed 0 \
   --cache-dir "$out/cache" --json > "$out/mine_validation_summary.json"

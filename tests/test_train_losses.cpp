@@ -108,6 +108,16 @@ TEST_F(TrainLosses, EvalMetricsOfEachKind) {
       EXPECT_TRUE(eval[2][k] >= 0.0 && eval[2][k] <= 1.0) << k;
     }
   }
+  // Mined (anchor, positive, negative) training rows evaluate on plain (anchor, positive) pairs;
+  // evaluation rows with columns the training rows lack are refused, naming both.
+  r = train("triplets.jsonl", "t", "--max-steps 1 --batch-size 8 --allow-leakage --eval " + sh_quote(tmp_.file("pairs.jsonl")));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(read_jsonl(tmp_.file("t/eval_log.jsonl"))[1].contains("eval_ndcg@10"));
+  r = train("pairs.jsonl", "never", "--max-steps 1 --batch-size 8 --allow-leakage --eval " + sh_quote(tmp_.file("triplets.jsonl")));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("text columns (anchor, positive, negative) must be the training rows' (anchor, positive)"),
+            std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_.file("never")));
   r = train("sts.jsonl", "s", "--loss cosent --max-steps 1 --batch-size 8 --allow-leakage --eval " + sh_quote(tmp_.file("sts.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto sts = read_jsonl(tmp_.file("s/eval_log.jsonl"));

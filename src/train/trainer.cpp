@@ -516,8 +516,19 @@ Status train_run(const TrainOptions& options) {
   }
   if (!opt.eval.empty()) {
     ET_RETURN_IF_ERROR(read_rows(opt.eval, opt, spec, &eval_data));
-    if (eval_data.text_columns != data.text_columns)
-      return make_error("%s: the evaluation rows must have the training rows' text columns", opt.eval.c_str());
+    // The evaluation rows may have the first of the training columns only: (anchor, positive)
+    // validation pairs beside (anchor, positive, negative) rows that `embtune mine` wrote.
+    const std::vector<std::string>& tc = data.text_columns;
+    const std::vector<std::string>& ec = eval_data.text_columns;
+    if (ec.size() > tc.size() || !std::equal(ec.begin(), ec.end(), tc.begin())) {
+      auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const std::string& c : v) s += (s.empty() ? "" : ", ") + c;
+        return s;
+      };
+      return make_error("%s: the evaluation rows' text columns (%s) must be the training rows' (%s) or the first of them",
+                        opt.eval.c_str(), join(ec).c_str(), join(tc).c_str());
+    }
   }
 
   BeirData test_data;
