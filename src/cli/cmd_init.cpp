@@ -82,10 +82,7 @@ Status write_model(const InitArgs& a, const std::string& dir) {
 
   BertModel model;
   model.init_random(cfg, a.seed);
-  DType dt;
-  if (a.dtype == "f32") dt = DType::F32;
-  else if (a.dtype == "f16") dt = DType::F16;
-  else dt = DType::BF16;
+  const DType dt = storage_dtype_from_flag(a.dtype);
   std::vector<TensorToWrite> tensors;
   for (const ParamInfo& p : model.layout()) tensors.push_back({p.name, p.shape, model.params().data() + p.offset, dt});
   ET_RETURN_IF_ERROR(safetensors_write(path_join(dir, "model.safetensors"), tensors, {{"format", "pt"}}));

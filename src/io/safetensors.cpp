@@ -188,6 +188,10 @@ std::string dir_of(const std::string& path) {
 
 const char* dtype_name(DType t) { return dtype_info(t).name; }
 
+DType storage_dtype_from_flag(const std::string& flag) {
+  return flag == "f16" ? DType::F16 : flag == "bf16" ? DType::BF16 : DType::F32;
+}
+
 bool dtype_from_name(const std::string& s, DType* out) {
   for (const DTypeInfo& d : kDTypes) {
     if (s == d.name) {

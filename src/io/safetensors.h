@@ -21,6 +21,8 @@ enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
 
 const char* dtype_name(DType t);              // "F32", ...
 bool dtype_from_name(const std::string& s, DType* out);
+// Weight storage as the --dtype / --save-dtype flags spell it: "f16", "bf16", else F32.
+DType storage_dtype_from_flag(const std::string& flag);
 size_t dtype_size(DType t);
 
 // A tensor inside a mapped file. `data` stays valid while the owning file is open.

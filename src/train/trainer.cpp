@@ -326,6 +326,13 @@ Status check_leakage(const TrainOptions& o, const TrainingData& data, const Beir
   return Status::ok_status();
 }
 
+// "anchor, positive, negative": column names for messages.
+std::string join_columns(const std::vector<std::string>& columns) {
+  std::string s;
+  for (const std::string& c : columns) s += (s.empty() ? "" : ", ") + c;
+  return s;
+}
+
 Status read_rows(const std::string& path, const TrainOptions& o, const LossSpec& spec, TrainingData* data) {
   const LossColumns need = loss_columns(spec.kind);
   TrainingDataOptions dopt;
@@ -340,11 +347,7 @@ Status read_rows(const std::string& path, const TrainOptions& o, const LossSpec&
   const size_t n = data->text_columns.size();
   if (n < need.min_texts || n > need.max_texts)
     return make_error("%s: %s needs the text columns %s; found %zu (%s)", path.c_str(), loss_class_name(spec), need.names,
-                      n, [&] {
-                        std::string s;
-                        for (const std::string& c : data->text_columns) s += (s.empty() ? "" : ", ") + c;
-                        return s;
-                      }().c_str());
+                      n, join_columns(data->text_columns).c_str());
   if (need.needs_score && data->score_column.empty())
     return make_error("%s: %s needs a score column (\"score\" or \"label\", or --score-column)", path.c_str(),
                       loss_class_name(spec));
@@ -520,15 +523,9 @@ Status train_run(const TrainOptions& options) {
     // validation pairs beside (anchor, positive, negative) rows that `embtune mine` wrote.
     const std::vector<std::string>& tc = data.text_columns;
     const std::vector<std::string>& ec = eval_data.text_columns;
-    if (ec.size() > tc.size() || !std::equal(ec.begin(), ec.end(), tc.begin())) {
-      auto join = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const std::string& c : v) s += (s.empty() ? "" : ", ") + c;
-        return s;
-      };
+    if (ec.size() > tc.size() || !std::equal(ec.begin(), ec.end(), tc.begin()))
       return make_error("%s: the evaluation rows' text columns (%s) must be the training rows' (%s) or the first of them",
-                        opt.eval.c_str(), join(ec).c_str(), join(tc).c_str());
-    }
+                        opt.eval.c_str(), join_columns(ec).c_str(), join_columns(tc).c_str());
   }
 
   BeirData test_data;
@@ -812,7 +809,7 @@ Status train_run(const TrainOptions& options) {
     std::copy(best_params.begin(), best_params.begin() + model.params().size(), model.params().begin());
     std::copy(best_params.begin() + model.params().size(), best_params.end(), head.params().begin());
   }
-  const DType save_dtype = opt.save_dtype == "f16" ? DType::F16 : opt.save_dtype == "bf16" ? DType::BF16 : DType::F32;
+  const DType save_dtype = storage_dtype_from_flag(opt.save_dtype);
   ET_RETURN_IF_ERROR(model.save_safetensors(tmp + "/model.safetensors", save_dtype));
   ET_RETURN_IF_ERROR(head.save_dense(tmp, save_dtype));
   if (!opt.eval.empty()) {
