@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <random>
 #include <set>
 
@@ -123,6 +124,133 @@ TEST(Bf16, AttentionIsCloseToTheReferenceOnRoundedInputs) {
   }
 }
 
+std::vector<uint16_t> patterns(const std::vector<float>& x) {
+  std::vector<uint16_t> b(x.size());
+  round_to_bf16(b.data(), x.data(), static_cast<int64_t>(x.size()));
+  return b;
+}
+
+float value(uint16_t b) { return bits_to_float(static_cast<uint32_t>(b) << 16); }
+
+// The products that write bf16 (BertModel's q, k, v, its inference GELU output, and the
+// gradients only bf16 products read) give the rounding of what the fp32-output products give:
+// the same product, only the destination type differs, so at most an accumulation-order
+// difference may move a rare value by one bf16 step. With d_out already rounded, the backward
+// is the fp32-output backward bit for bit (the same primitives on the same bf16 inputs).
+TEST(Bf16, ProductsWritingBf16RoundTheFp32Products) {
+  if (!cpu_has_native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  std::mt19937 rng(11);
+  struct Shape {
+    int64_t M, K, N;
+  };
+  for (Shape s : {Shape{1, 1, 1}, Shape{17, 33, 65}, Shape{129, 384, 97}, Shape{300, 384, 1152}}) {
+    const std::vector<float> in = test::random_normal(s.M * s.K, rng), w = test::random_normal(s.N * s.K, rng, 0.05f),
+                             b = test::random_normal(s.N, rng), d_out = test::random_normal(s.M * s.N, rng);
+    const std::vector<uint16_t> in16 = patterns(in), d_out16 = patterns(d_out);
+    // Within one bf16 step (2^-8 relative) of the fp32 result, and mostly its exact rounding.
+    auto expect_rounding = [&](const std::vector<uint16_t>& got16, const std::vector<float>& want, const char* what) {
+      size_t exact = 0;
+      for (size_t i = 0; i < want.size(); i++) {
+        exact += got16[i] == patterns({want[i]})[0];
+        ASSERT_NEAR(value(got16[i]), want[i], std::fabs(want[i]) / 256 + 1e-6) << what << " " << i;
+      }
+      EXPECT_GE(exact, want.size() * 95 / 100) << what << ": " << exact << " of " << want.size() << " exactly rounded";
+    };
+    for (Activation act : {Activation::None, Activation::Gelu}) {
+      std::vector<float> out(s.M * s.N);
+      std::vector<uint16_t> out16(s.M * s.N);
+      matmul_forward_bf16(out.data(), in16.data(), w.data(), b.data(), s.M, s.K, s.N, act);
+      matmul_forward_bf16(out16.data(), in16.data(), w.data(), b.data(), s.M, s.K, s.N, act);
+      expect_rounding(out16, out, act == Activation::Gelu ? "forward + GELU" : "forward");
+    }
+    std::vector<float> d_in(s.M * s.K), d_w(s.N * s.K, 0.5f), d_b(s.N, 0.25f);
+    std::vector<float> d_w2(s.N * s.K, 0.5f), d_b2(s.N, 0.25f), d_in3(s.M * s.K), d_w3(s.N * s.K, 0.5f);
+    std::vector<uint16_t> d_in16(s.M * s.K);
+    matmul_backward_bf16(d_in.data(), d_w.data(), d_b.data(), d_out.data(), in16.data(), w.data(), s.M, s.K, s.N);
+    matmul_backward_bf16(d_in16.data(), d_w2.data(), d_b2.data(), d_out.data(), in16.data(), w.data(), s.M, s.K, s.N);
+    expect_rounding(d_in16, d_in, "d_in");
+    EXPECT_EQ(d_w2, d_w);
+    EXPECT_EQ(d_b2, d_b);
+    matmul_backward_bf16_rounded(d_in3.data(), d_w3.data(), d_out16.data(), in16.data(), w.data(), s.M, s.K, s.N);
+    EXPECT_EQ(d_in3, d_in);
+    EXPECT_EQ(d_w3, d_w);
+  }
+}
+
+// attention_forward_bf16 / attention_backward_bf16 read q, k, v (and d_out) as bf16 patterns and
+// write the output rounded: the same arithmetic as the fp32-input entry in Precision::Bf16 on
+// the values those patterns hold, bit for bit, with and without probability dropout.
+TEST(Bf16, AttentionOnBf16PatternsIsTheFp32EntryBitForBit) {
+  if (!cpu_has_native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  std::mt19937 rng(13);
+  std::vector<int32_t> cu{0};
+  for (int len : {1, 9, 64, 130, 3}) cu.push_back(cu.back() + len);
+  const int64_t S = static_cast<int64_t>(cu.size()) - 1, N = cu.back(), H = 96, heads = 3;
+  for (float p : {0.0f, 0.1f}) {
+    const DropoutMask m = p > 0 ? dropout_mask(p, 3, 4) : DropoutMask{};
+    const std::vector<uint16_t> qkv16 = patterns(test::random_normal(N * 3 * H, rng));
+    const std::vector<uint16_t> d_out16 = patterns(test::random_normal(N * H, rng));
+    std::vector<float> qkv(N * 3 * H), d_out(N * H);
+    for (size_t i = 0; i < qkv.size(); i++) qkv[i] = value(qkv16[i]);
+    for (size_t i = 0; i < d_out.size(); i++) d_out[i] = value(d_out16[i]);
+    std::vector<float> out(N * H);
+    std::vector<uint16_t> out16(N * H);
+    attention_forward(out.data(), qkv.data(), qkv.data() + H, qkv.data() + 2 * H, cu.data(), S, H, heads, m,
+                      Precision::Bf16, 3 * H);
+    attention_forward_bf16(out16.data(), qkv16.data(), cu.data(), S, H, heads, m);
+    EXPECT_EQ(out16, patterns(out)) << "p " << p;
+    std::vector<float> d_qkv(N * 3 * H, NAN), d_qkv16(N * 3 * H, NAN);
+    attention_backward(d_qkv.data(), d_qkv.data() + H, d_qkv.data() + 2 * H, d_out.data(), qkv.data(),
+                       qkv.data() + H, qkv.data() + 2 * H, cu.data(), S, H, heads, m, Precision::Bf16, 3 * H);
+    attention_backward_bf16(d_qkv16.data(), d_out16.data(), qkv16.data(), cu.data(), S, H, heads, m);
+    for (size_t i = 0; i < d_qkv.size(); i++) ASSERT_EQ(d_qkv16[i], d_qkv[i]) << "p " << p << " " << i;
+  }
+}
+
+// The fused GELU backward of the bf16 path: g = d_y · GELU'(x) rounded, and the bias gradient
+// summing the fp32 g, against the double reference (activation_backward_scalar) to 2e-7 per
+// element before rounding; the sums the same bits whatever the thread count; the bf16-input
+// overloads (and gelu_forward_bf16's) the fp32 ones on the values the patterns hold.
+TEST(Bf16, GeluBackwardFusedWithTheBiasSum) {
+  std::mt19937 rng(17);
+  const int64_t M = 300, N = 200;  // several 64-row chunks and a partial one
+  const std::vector<float> x = test::random_normal(M * N, rng, 2.0f), d_y = test::random_normal(M * N, rng);
+  std::vector<float> g_want(M * N);
+  activation_backward_scalar(g_want.data(), d_y.data(), x.data(), M * N, Activation::Gelu);
+  std::vector<double> b_want(N, 0.25);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) b_want[n] += g_want[m * N + n];
+  std::vector<uint16_t> g16(M * N);
+  std::vector<float> d_b(N, 0.25f);
+  gelu_backward_bias_bf16(g16.data(), d_b.data(), d_y.data(), x.data(), M, N);
+  for (int64_t i = 0; i < M * N; i++)
+    ASSERT_NEAR(value(g16[i]), g_want[i], std::fabs(g_want[i]) / 256 + 2e-7 * std::max(1.0f, std::fabs(x[i]))) << i;
+  for (int64_t n = 0; n < N; n++) EXPECT_NEAR(d_b[n], b_want[n], 1e-4 * std::max(1.0, std::fabs(b_want[n]))) << n;
+  // The same sums, bit for bit, on one thread.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  std::vector<uint16_t> g16_one(M * N);
+  std::vector<float> d_b_one(N, 0.25f);
+  gelu_backward_bias_bf16(g16_one.data(), d_b_one.data(), d_y.data(), x.data(), M, N);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(d_b_one, d_b);
+  EXPECT_EQ(g16_one, g16);
+  // bf16 inputs: the fp32 overload on the values they hold; in place (d_x16 = d_y16) too.
+  std::vector<uint16_t> x16 = patterns(x), d_y16 = patterns(d_y);
+  std::vector<float> x_r(M * N), d_y_r(M * N);
+  for (int64_t i = 0; i < M * N; i++) x_r[i] = value(x16[i]), d_y_r[i] = value(d_y16[i]);
+  std::vector<uint16_t> want16(M * N);
+  std::vector<float> want_b(N, 0.0f), got_b(N, 0.0f);
+  gelu_backward_bias_bf16(want16.data(), want_b.data(), d_y_r.data(), x_r.data(), M, N);
+  gelu_backward_bias_bf16(d_y16.data(), got_b.data(), d_y16.data(), x16.data(), M, N);
+  EXPECT_EQ(d_y16, want16);
+  EXPECT_EQ(got_b, want_b);
+  std::vector<uint16_t> y16(M * N), y16_want(M * N);
+  gelu_forward_bf16(y16.data(), x16.data(), M * N);
+  gelu_forward_bf16(y16_want.data(), x_r.data(), M * N);
+  EXPECT_EQ(y16, y16_want);
+}
+
 // The bf16 forward (inference, and the training forward without dropout) against fp32 on a
 // random 2-layer model: hidden states within 3% of their largest magnitude, and the two bf16
 // forwards, which round at the same places, identical.
@@ -150,9 +278,9 @@ TEST(Bf16, ForwardIsCloseToFp32) {
   m.forward(b16.data(), b);
   BertActivations acts;
   m.forward_train(&acts, b);
-  // Inference applies GELU as the product's post-op (oneDNN), training in a pass of its own that
-  // writes bf16 (gelu_forward_bf16): the two GELUs agree to 1e-7 before rounding, so the two
-  // forwards differ only where a rounding boundary falls between them — far below bf16's own error.
+  // Inference and training round at the same places and run the same GELU (gelu_forward_bf16 on
+  // the rounded pre-activation): the two forwards may differ only by the products' accumulation
+  // order (training and inference may meet different cached primitives) — far below bf16's own error.
   double diff = 0, train_diff = 0, scale = 0;
   for (int64_t i = 0; i < n; i++) {
     diff = std::max(diff, std::fabs(static_cast<double>(f32[i]) - b16[i]));

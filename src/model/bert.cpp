@@ -26,10 +26,11 @@ void fit(std::vector<T>* v, int64_t n) {
   v->resize(static_cast<size_t>(n));
 }
 
-// The inference forward's buffers: q, k, v, ctx, tmp (N, H); inter (N, I); x16 (N, H) bf16.
+// The inference forward's buffers: qkv (N, 3H), ctx, tmp (N, H), inter (N, I); in bf16, x16 and
+// ctx16 (N, H), qkv16 (N, 3H) and inter16 (N, I) in their stead where only products read them.
 struct InferenceScratch {
   std::vector<float> qkv, ctx, tmp, inter;
-  std::vector<uint16_t> x16;
+  std::vector<uint16_t> x16, ctx16, qkv16, inter16;
 };
 
 // a (n) += b (n)
@@ -297,21 +298,27 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   // Kept from batch to batch on this thread (grown with room, never shrunk): a fresh buffer per
   // batch would fault its pages in again inside the products.
   static thread_local InferenceScratch sc;
-  auto& [qkv, ctx, tmp, inter, x16] = sc;
-  fit(&qkv, N * 3 * H);                                    // (N, 3H)
-  for (auto* t : {&ctx, &tmp}) fit(t, N * H);              // (N, H) each
-  fit(&inter, N * I);                                      // (N, I)
-  float* x = out;                                          // (N, H) the residual stream lives in out
-
-  embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
-                    w_.word, w_.pos, w_.type, N, H);
+  auto& [qkv, ctx, tmp, inter, x16, ctx16, qkv16, inter16] = sc;
   const bool bf16 = precision_ == Precision::Bf16;
-  // In bf16, each LayerNorm also writes its output rounded (x16): the next products' input.
+  fit(&tmp, N * H);  // (N, H)
+  // In bf16, each LayerNorm also writes its output rounded (x16): the next products' input; q, k,
+  // v and ctx exist only rounded.
   uint16_t* r = nullptr;
   if (bf16) {
     fit(&x16, N * H);
+    fit(&ctx16, N * H);
+    fit(&qkv16, N * 3 * H);
+    fit(&inter16, N * I);
     r = x16.data();
+  } else {
+    fit(&qkv, N * 3 * H);
+    fit(&ctx, N * H);
+    fit(&inter, N * I);
   }
+  float* x = out;  // (N, H) the residual stream lives in out
+
+  embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
+                    w_.word, w_.pos, w_.type, N, H);
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps, r);
   auto linear = [&](float* y, const float* in, const float* w, const float* bias, int64_t K, int64_t Nout,
                     Activation act = Activation::None) {
@@ -321,15 +328,28 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
       matmul_forward(y, in, w, bias, N, K, Nout, act);
   };
   for (const BertLayerWeights& L : w_.layers) {
-    linear(qkv.data(), x, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
-    const float* q = qkv.data();
-    attention_forward(ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads, {}, precision_, 3 * H);
-    matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H, Activation::None, precision_);
+    if (bf16) {  // q, k, v in one product, written rounded; attention writes ctx rounded
+      matmul_forward_bf16(qkv16.data(), r, L.qkv_w, L.qkv_b, N, H, 3 * H);
+      attention_forward_bf16(ctx16.data(), qkv16.data(), b.cu_seqlens.data(), S, H, heads);
+      matmul_forward_bf16(tmp.data(), ctx16.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    } else {
+      linear(qkv.data(), x, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
+      const float* q = qkv.data();
+      attention_forward(ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads, {}, precision_, 3 * H);
+      matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
+    }
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln1_w, L.ln1_b, N, H, eps, r);  // LN(attn + x)
-    // GELU as the product's post-op: nearly free here, where training needs the pre-activation
-    // kept (and so a GELU pass of its own, gelu_forward_bf16 in bf16).
-    linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);  // (N, I)
-    matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H, Activation::None, precision_);
+    // fp32: GELU as the product's post-op. bf16: as the training forward runs it (the
+    // pre-activation written rounded, then GELU in a pass of its own, in place), so that the two
+    // forwards round at the same places and give the same embeddings.
+    if (bf16) {
+      matmul_forward_bf16(inter16.data(), r, L.inter_w, L.inter_b, N, H, I);
+      gelu_forward_bf16(inter16.data(), inter16.data(), N * I);
+      matmul_forward_bf16(tmp.data(), inter16.data(), L.out_w, L.out_b, N, I, H);
+    } else {
+      linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);  // (N, I)
+      matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
+    }
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps, r);  // LN(ffn + x)
   }
 }
@@ -405,30 +425,48 @@ void BertModel::forward_train(BertActivations* acts, const PackedBatch& b, const
   for (size_t l = 0; l < w_.layers.size(); l++) {
     const BertLayerWeights& L = w_.layers[l];
     BertLayerActivations& A = acts->layers[l];
-    fit(&A.qkv, N * 3 * H);
-    for (auto* v : {&A.ctx, &A.res1, &A.x1, &A.res2, &A.out}) fit(v, N * H);
+    if (bf16) {
+      A.qkv.clear();  // q, k, v and ctx live in bf16 only (qkv16, ctx16): only bf16 products read them
+      A.ctx.clear();
+    } else {
+      fit(&A.qkv, N * 3 * H);
+      fit(&A.ctx, N * H);
+    }
+    for (auto* v : {&A.res1, &A.x1, &A.res2, &A.out}) fit(v, N * H);
     for (auto* v : {&A.mean1, &A.rstd1, &A.mean2, &A.rstd2}) fit(v, N);
-    fit(&A.h_pre, N * I);
-    if (bf16)
-      A.h.clear();  // bf16 keeps only h16: no product or gradient reads the fp32 GELU output
-    else
+    if (bf16) {  // bf16 keeps only h_pre16 and h16: no product or gradient reads the fp32 ones
+      A.h_pre.clear();
+      A.h.clear();
+    } else {
+      fit(&A.h_pre, N * I);
       fit(&A.h, N * I);
-    linear(A.qkv.data(), x, A.x16, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
-    const float* q = A.qkv.data();
-    attention_forward(A.ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads,
-                      layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_, 3 * H);
-    round_into(&A.ctx16, A.ctx.data(), N * H);
+      A.h_pre16.clear();
+    }
+    const DropoutMask attn_drop = layer_dropout(dropout, l, DropoutSite::AttentionProbs);
+    if (bf16) {  // q, k, v in one product, written rounded; attention writes ctx rounded
+      matmul_forward_bf16(rounded(&A.qkv16, N * 3 * H), A.x16.data(), L.qkv_w, L.qkv_b, N, H, 3 * H);
+      attention_forward_bf16(rounded(&A.ctx16, N * H), A.qkv16.data(), b.cu_seqlens.data(), S, H, heads, attn_drop);
+    } else {
+      A.qkv16.clear();
+      linear(A.qkv.data(), x, A.x16, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
+      const float* q = A.qkv.data();
+      attention_forward(A.ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads, attn_drop, precision_,
+                        3 * H);
+      A.ctx16.clear();
+    }
     linear(A.res1.data(), A.ctx.data(), A.ctx16, L.attn_out_w, L.attn_out_b, H, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
     if (attn_out_drop.active()) dropout_forward(A.res1.data(), A.res1.data(), N * H, attn_out_drop);
     add_inplace(A.res1.data(), x, N * H);  // attention + residual: LN1's input, kept for backward
     layer_norm_forward(A.x1.data(), A.mean1.data(), A.rstd1.data(), A.res1.data(), nullptr, L.ln1_w, L.ln1_b, N, H, eps,
                        rounded(&A.x1_16, N * H));
-    linear(A.h_pre.data(), A.x1.data(), A.x1_16, L.inter_w, L.inter_b, H, I);
-    if (bf16)
-      gelu_forward_bf16(rounded(&A.h16, N * I), A.h_pre.data(), N * I);
-    else
+    if (bf16) {  // the pre-activation written rounded, GELU from it (as autocast runs F.gelu on bf16)
+      matmul_forward_bf16(rounded(&A.h_pre16, N * I), A.x1_16.data(), L.inter_w, L.inter_b, N, H, I);
+      gelu_forward_bf16(rounded(&A.h16, N * I), A.h_pre16.data(), N * I);
+    } else {
+      linear(A.h_pre.data(), A.x1.data(), A.x1_16, L.inter_w, L.inter_b, H, I);
       activation_forward(A.h.data(), A.h_pre.data(), N * I, Activation::Gelu);
+    }
     linear(A.res2.data(), A.h.data(), A.h16, L.out_w, L.out_b, I, H);
     const DropoutMask ffn_out_drop = layer_dropout(dropout, l, DropoutSite::FfnOutput);
     if (ffn_out_drop.active()) dropout_forward(A.res2.data(), A.res2.data(), N * H, ffn_out_drop);
@@ -446,6 +484,7 @@ namespace {
 // capacity) so that a training step allocates nothing.
 struct BackwardScratch {
   std::vector<float> d, d_res, d_tmp, d_qkv, d_h;
+  std::vector<uint16_t> d_ctx16, d_h16;  // bf16: attention's d_out, the intermediate's rounded gradient
 };
 
 BackwardScratch& backward_scratch() {
@@ -466,12 +505,12 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
   BackwardScratch& sc = backward_scratch();
   for (auto* v : {&sc.d, &sc.d_res, &sc.d_tmp}) fit(v, N * H);
   fit(&sc.d_qkv, N * 3 * H);
-  fit(&sc.d_h, N * I);
+  const bool bf16 = precision_ == Precision::Bf16;
+  if (!bf16) fit(&sc.d_h, N * I);  // bf16 keeps d h in bf16 only (sc.d_h16)
   float *d = sc.d.data(), *d_res = sc.d_res.data(), *d_tmp = sc.d_tmp.data();  // (N, H); d: the layer output's
   float* d_qkv = sc.d_qkv.data();                                               // (N, 3H)
-  float* d_h = sc.d_h.data();                                                   // (N, I)
+  float* d_h = sc.d_h.data();                                                   // (N, I), fp32 only
   std::copy(d_hidden, d_hidden + N * H, d);
-  const bool bf16 = precision_ == Precision::Bf16;
   // The backward of one linear layer whose forward input was `in` (fp32) or its kept rounding.
   auto linear_backward = [&](float* d_in, const float* w, const float* bias, const float* d_out, const float* in,
                              const std::vector<uint16_t>& in16, int64_t K, int64_t Nout) {
@@ -495,9 +534,20 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
       dropout_backward(d_tmp, d_res, N * H, ffn_out_drop);
       d_ffn_out = d_tmp;
     }
-    linear_backward(d_h, L.out_w, L.out_b, d_ffn_out, A.h.data(), A.h16, I, H);
-    activation_backward(d_h, d_h, A.h_pre.data(), N * I, Activation::Gelu);
-    linear_backward(d_tmp, L.inter_w, L.inter_b, d_h, A.x1.data(), A.x1_16, H, I);
+    if (bf16) {
+      // d h comes rounded from its product (only GELU's backward reads it); GELU's backward, the
+      // intermediate's bias gradient and the rounding of d h_pre then go in one pass, in place.
+      ET_CHECK(static_cast<int64_t>(A.h_pre16.size()) == N * I);
+      fit(&sc.d_h16, N * I);
+      uint16_t* d_h16 = sc.d_h16.data();
+      matmul_backward_bf16(d_h16, g(L.out_w), g(L.out_b), d_ffn_out, A.h16.data(), L.out_w, N, I, H);
+      gelu_backward_bias_bf16(d_h16, g(L.inter_b), d_h16, A.h_pre16.data(), N, I);
+      matmul_backward_bf16_rounded(d_tmp, g(L.inter_w), d_h16, A.x1_16.data(), L.inter_w, N, H, I);
+    } else {
+      linear_backward(d_h, L.out_w, L.out_b, d_ffn_out, A.h.data(), A.h16, I, H);
+      activation_backward(d_h, d_h, A.h_pre.data(), N * I, Activation::Gelu);
+      linear_backward(d_tmp, L.inter_w, L.inter_b, d_h, A.x1.data(), A.x1_16, H, I);
+    }
     add_inplace(d_tmp, d_res, N * H);  // d x1: through the intermediate layer and the residual
     // x1 = LN1(res1), res1 = dense(ctx) + x
     layer_norm_backward(d_res, g(L.ln1_w), g(L.ln1_b), d_tmp, A.res1.data(), A.mean1.data(), A.rstd1.data(), L.ln1_w,
@@ -508,10 +558,19 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
       dropout_backward(d_qkv, d_res, N * H, attn_out_drop);
       d_attn_out = d_qkv;
     }
-    linear_backward(d_tmp, L.attn_out_w, L.attn_out_b, d_attn_out, A.ctx.data(), A.ctx16, H, H);
-    const float* q = A.qkv.data();
-    attention_backward(d_qkv, d_qkv + H, d_qkv + 2 * H, d_tmp, q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads,
-                       layer_dropout(dropout, l, DropoutSite::AttentionProbs), precision_, 3 * H);
+    const DropoutMask attn_drop = layer_dropout(dropout, l, DropoutSite::AttentionProbs);
+    if (bf16) {  // d ctx, which only attention's bf16 products read, comes rounded from its product
+      ET_CHECK(static_cast<int64_t>(A.qkv16.size()) == N * 3 * H);
+      fit(&sc.d_ctx16, N * H);
+      matmul_backward_bf16(sc.d_ctx16.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx16.data(),
+                           L.attn_out_w, N, H, H);
+      attention_backward_bf16(d_qkv, sc.d_ctx16.data(), A.qkv16.data(), b.cu_seqlens.data(), S, H, heads, attn_drop);
+    } else {
+      linear_backward(d_tmp, L.attn_out_w, L.attn_out_b, d_attn_out, A.ctx.data(), A.ctx16, H, H);
+      const float* q = A.qkv.data();
+      attention_backward(d_qkv, d_qkv + H, d_qkv + 2 * H, d_tmp, q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H,
+                         heads, attn_drop, precision_, 3 * H);
+    }
     // d x = residual + the three projections (one product): d_res becomes d (its buffer is free
     // until the next layer)
     std::swap(d, d_res);

@@ -97,18 +97,21 @@ struct DropoutConfig {
 // What a training forward keeps for the backward (fp32), per token row. Buffers are resized,
 // not reallocated, when the same object serves batch after batch.
 struct BertLayerActivations {
-  std::vector<float> qkv;            // (N, 3H) projections: q, k, v side by side in each row
-  std::vector<float> ctx;            // (N, H) attention output, before its dense layer
+  std::vector<float> qkv;            // (N, 3H) projections: q, k, v side by side in each row (fp32 only)
+  std::vector<float> ctx;            // (N, H) attention output, before its dense layer (fp32 only)
   std::vector<float> res1;           // (N, H) dropout(attention dense) + layer input (LN1's input)
   std::vector<float> mean1, rstd1;   // (N)
   std::vector<float> x1;             // (N, H) LN1 output
-  std::vector<float> h_pre, h;       // (N, I) intermediate before and after GELU (h: fp32 only)
+  std::vector<float> h_pre, h;       // (N, I) intermediate before and after GELU (fp32 only)
   std::vector<float> res2;           // (N, H) dropout(output dense) + x1 (LN2's input)
   std::vector<float> mean2, rstd2;   // (N)
   std::vector<float> out;            // (N, H) LN2 output: the next layer's input
   // In bf16 only (empty in fp32): the inputs of the layer's four products, rounded once in the
-  // forward and reused by the backward's weight gradients: the layer input, ctx, x1 and h.
-  std::vector<uint16_t> x16, ctx16, x1_16, h16;
+  // forward and reused by the backward's weight gradients: the layer input, ctx, x1 and h; and
+  // q, k, v (N, 3H), which only bf16 products read, so their product writes them rounded and no
+  // fp32 copy is kept (nor one of ctx, which attention writes rounded); and the intermediate
+  // before GELU (N, I), which its product writes rounded, as PyTorch's autocast keeps it.
+  std::vector<uint16_t> x16, ctx16, x1_16, h16, qkv16, h_pre16;
 };
 
 struct BertActivations {

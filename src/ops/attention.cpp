@@ -43,27 +43,30 @@ void dropout_multipliers(float* m, int64_t T, const DropoutMask& mask, int64_t r
   for (int64_t j = 0; j < T; j++) m[j] = dropout_keep(mask, c0 + j) ? mask.scale : 0.0f;
 }
 
-// Softmax of scale · row[0..T) in place, normalised.
-void softmax_row(float* row, int64_t T, float scale) {
+// The unnormalised softmax of scale · row[0..T) in place: row[j] = exp(scale · (row[j] − max)),
+// and row[T..Tp) = 0 (the padding keys: −∞ going in, so that every loop runs over the padded
+// length Tp, a multiple of 8, without a scalar tail); returns 1 / the sum, the factor that
+// normalises it (the callers fold it into their next pass).
+float softmax_exp_row(float* row, int64_t T, int64_t Tp, float scale) {
+  for (int64_t j = T; j < Tp; j++) row[j] = -INFINITY;  // exp_kernel(−∞) is 0
   float mx = row[0];
 #pragma omp simd reduction(max : mx)
   for (int64_t j = 1; j < T; j++) mx = row[j] > mx ? row[j] : mx;
   const float smx = mx * scale;
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < T; j++) {
+  for (int64_t j = 0; j < Tp; j++) {
     const float e = exp_kernel(row[j] * scale - smx);
     row[j] = e;
     sum += e;
   }
-  const float inv = 1.0f / sum;
-#pragma omp simd
-  for (int64_t j = 0; j < T; j++) row[j] *= inv;
+  return 1.0f / sum;
 }
 
 // Element storage of the products' inputs: fp32, or bf16 bit patterns (bf16.h).
 inline void store(float* dst, float x) { *dst = x; }
 inline void store(uint16_t* dst, float x) { *dst = bf16_round(x); }
+inline void store(uint16_t* dst, uint16_t x) { *dst = x; }  // already rounded
 
 // The three batched products of attention, each over the heads of one sequence, padded to Tp
 // rows (a multiple of kRowPad): A (heads, Tp, D) · B (heads, Tp, D)ᵀ → (heads, Tp, Tp) (scores
@@ -199,22 +202,41 @@ void run_product(AttnScratch& sc, const AttnKey& key, const void* src, const voi
   sc.stream.wait();
 }
 
-// dst (heads, Tp, D) = the sequence's rows of x (packed rows of `ld` floats, heads in the first
-// heads·D columns), head by head, zero-padded.
-template <typename E>
-void gather_heads(E* dst, const float* x, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
+// dst (heads, Tp, D) = the sequence's rows of x (packed rows of `ld` elements, heads in the
+// first heads·D columns), head by head, zero-padded. x is fp32, or bf16 patterns (S = uint16_t)
+// already rounded, which then go into a bf16 dst as they are.
+template <typename E, typename S>
+void gather_heads(E* dst, const S* x, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
+  static_assert(std::is_same_v<S, float> || std::is_same_v<E, uint16_t>, "bf16 inputs feed bf16 products only");
   for (int64_t h = 0; h < heads; h++) {
     E* out = dst + h * Tp * D;
-    for (int64_t t = 0; t < T; t++)
-      for (int64_t d = 0; d < D; d++) store(out + t * D + d, x[t * ld + h * D + d]);
+    for (int64_t t = 0; t < T; t++) {
+      if constexpr (std::is_same_v<E, S>) {
+        std::memcpy(out + t * D, x + t * ld + h * D, D * sizeof(E));
+      } else {
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++) store(out + t * D + d, x[t * ld + h * D + d]);
+      }
+    }
     std::memset(static_cast<void*>(out + T * D), 0, (Tp - T) * D * sizeof(E));
   }
 }
 
-// The first T rows of src (heads, Tp, D) back into the packed rows of x (`ld` floats apart).
-void scatter_heads(float* x, const float* src, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
+// The first T rows of src (heads, Tp, D) back into the packed rows of x (`ld` elements apart),
+// fp32, or rounded to bf16 (O = uint16_t).
+template <typename O>
+void scatter_heads(O* x, const float* src, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
   for (int64_t t = 0; t < T; t++)
-    for (int64_t h = 0; h < heads; h++) std::memcpy(x + t * ld + h * D, src + (h * Tp + t) * D, D * sizeof(float));
+    for (int64_t h = 0; h < heads; h++) {
+      O* out = x + t * ld + h * D;
+      const float* in = src + (h * Tp + t) * D;
+      if constexpr (std::is_same_v<O, float>) {
+        std::memcpy(out, in, D * sizeof(float));
+      } else {
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++) store(out + d, in[d]);
+      }
+    }
 }
 
 int64_t padded(int64_t T) { return (T + kRowPad - 1) / kRowPad * kRowPad; }
@@ -259,9 +281,9 @@ struct HeadInputs {
   E *q, *k, *v, *d;
 };
 
-template <typename E>
-HeadInputs<E> gather_inputs(AttnScratch& sc, const float* q, const float* k, const float* v, const float* d_out,
-                            int64_t t0, int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t ld) {
+template <typename E, typename S>
+HeadInputs<E> gather_inputs(AttnScratch& sc, const S* q, const S* k, const S* v, const S* d_out, int64_t t0,
+                            int64_t T, int64_t Tp, int64_t H, int64_t heads, int64_t ld) {
   const int64_t D = H / heads, hTD = heads * Tp * D;
   HeadInputs<E> in{grown(&Inputs<E>::q(sc), hTD), grown(&Inputs<E>::k(sc), hTD), grown(&Inputs<E>::v(sc), hTD),
                    d_out ? grown(&Inputs<E>::d(sc), hTD) : nullptr};
@@ -272,14 +294,15 @@ HeadInputs<E> gather_inputs(AttnScratch& sc, const float* q, const float* k, con
   return in;
 }
 
-template <typename E>
-void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* k, const float* v, int64_t t0,
-                      int64_t T, int64_t H, int64_t heads, int64_t ld, const DropoutMask* mask) {
+// E: the products' input type; S: q, k, v's (fp32, or bf16 already rounded); O: out's.
+template <typename E, typename S, typename O>
+void forward_sequence(AttnScratch& sc, O* out, const S* q, const S* k, const S* v, int64_t t0, int64_t T, int64_t H,
+                      int64_t heads, int64_t ld, const DropoutMask* mask) {
   const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
   const int64_t G = head_group(heads, Tp, bf16 ? 6 : 4), gTT = G * Tp * Tp;
-  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, nullptr, t0, T, Tp, H, heads, ld);
+  const HeadInputs<E> in = gather_inputs<E, S>(sc, q, k, v, nullptr, t0, T, Tp, H, heads, ld);
   E *qh = in.q, *kh = in.k, *vh = in.v;
   float* s = grown(&sc.s, gTT);
   E* p = nullptr;
@@ -298,15 +321,18 @@ void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* 
           std::memset(static_cast<void*>(prow), 0, Tp * sizeof(E));
           continue;
         }
-        softmax_row(row, T, scale);
+        // P = the normalised softmax (times the dropout multipliers), written as the product's
+        // input in the same pass (in place in fp32, where prow is row).
+        // (Over the padded length: the padding keys' probabilities come out 0.)
+        const float inv = softmax_exp_row(row, T, Tp, scale);
         if (mask) {
-          dropout_multipliers(m, T, *mask, t0 + i, h0 + g, heads);
+          dropout_multipliers(m, Tp, *mask, t0 + i, h0 + g, heads);
 #pragma omp simd
-          for (int64_t j = 0; j < T; j++) row[j] *= m[j];
+          for (int64_t j = 0; j < Tp; j++) store(prow + j, row[j] * inv * m[j]);
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < Tp; j++) store(prow + j, row[j] * inv);
         }
-        if constexpr (bf16)
-          for (int64_t j = 0; j < T; j++) store(prow + j, row[j]);
-        for (int64_t j = T; j < Tp; j++) prow[j] = E{};
       }
     }
     run_product(sc, {G, Tp, D, AttnProduct::PB, bf16}, p, vh + off, o + off);
@@ -314,15 +340,16 @@ void forward_sequence(AttnScratch& sc, float* out, const float* q, const float* 
   scatter_heads(out + t0 * H, o, T, Tp, H, heads, D);
 }
 
-template <typename E>
-void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, const float* d_out, const float* q,
-                       const float* k, const float* v, int64_t t0, int64_t T, int64_t H, int64_t heads,
-                       int64_t ld, const DropoutMask* mask) {
+// E: the products' input type; S: q, k, v and d_out's (fp32, or bf16 already rounded).
+template <typename E, typename S>
+void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, const S* d_out, const S* q, const S* k,
+                       const S* v, int64_t t0, int64_t T, int64_t H, int64_t heads, int64_t ld,
+                       const DropoutMask* mask) {
   const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
   const int64_t G = head_group(heads, Tp, bf16 ? 12 : 8), gTT = G * Tp * Tp;
-  const HeadInputs<E> in = gather_inputs<E>(sc, q, k, v, d_out, t0, T, Tp, H, heads, ld);
+  const HeadInputs<E> in = gather_inputs<E, S>(sc, q, k, v, d_out, t0, T, Tp, H, heads, ld);
   E *qh = in.q, *kh = in.k, *vh = in.v, *doh = in.d;
   float* s = grown(&sc.s, gTT);
   float* dp = grown(&sc.dp, gTT);
@@ -353,25 +380,46 @@ void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, cons
           std::memset(static_cast<void*>(dsr), 0, Tp * sizeof(E));
           continue;
         }
-        softmax_row(pr, T, scale);
-        // With dropout the forward multiplied P by M (0 or 1 / (1 − p)) before V: the gradient
-        // reaching P is dP ⊙ M, and V saw P ⊙ M.
-        if (mask) {
-          dropout_multipliers(m, T, *mask, t0 + i, h0 + g, heads);
-#pragma omp simd
-          for (int64_t j = 0; j < T; j++) dpr[j] *= m[j];
-        }
-        // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK.
+        // P normalised in the pass that takes rowsum(dP ⊙ P). With dropout the forward
+        // multiplied P by M (0 or 1 / (1 − p)) before V: the gradient reaching P is dP ⊙ M, and
+        // V saw P ⊙ M.
+        // Over the padded length: the padding keys' P is 0 and their dP too (V's padding rows
+        // are 0), so they add nothing and their dS and P ⊙ M come out 0.
+        const float inv = softmax_exp_row(pr, T, Tp, scale);
         float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-        for (int64_t j = 0; j < T; j++) dot += pr[j] * dpr[j];
-        for (int64_t j = 0; j < T; j++) store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
         if (mask) {
-          for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j] * m[j]);
-        } else if constexpr (bf16) {
-          for (int64_t j = 0; j < T; j++) store(pmr + j, pr[j]);
+          dropout_multipliers(m, Tp, *mask, t0 + i, h0 + g, heads);
+#pragma omp simd reduction(+ : dot)
+          for (int64_t j = 0; j < Tp; j++) {
+            pr[j] *= inv;
+            dpr[j] *= m[j];
+            dot += pr[j] * dpr[j];
+          }
+        } else {
+#pragma omp simd reduction(+ : dot)
+          for (int64_t j = 0; j < Tp; j++) {
+            pr[j] *= inv;
+            dot += pr[j] * dpr[j];
+          }
         }
-        for (int64_t j = T; j < Tp; j++) dsr[j] = pmr[j] = E{};
+        // dS = P ⊙ (dP − rowsum(dP ⊙ P)), with the score scale folded in for dQ and dK; and
+        // P ⊙ M, dV's product input, in the same pass.
+        if (mask) {
+#pragma omp simd
+          for (int64_t j = 0; j < Tp; j++) {
+            store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
+            store(pmr + j, pr[j] * m[j]);
+          }
+        } else if constexpr (bf16) {
+#pragma omp simd
+          for (int64_t j = 0; j < Tp; j++) {
+            store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
+            store(pmr + j, pr[j]);
+          }
+        } else {  // fp32 without dropout: pm is P itself (pmr is pr)
+#pragma omp simd
+          for (int64_t j = 0; j < Tp; j++) store(dsr + j, pr[j] * (dpr[j] - dot) * scale);
+        }
       }
     }
     run_product(sc, {G, Tp, D, AttnProduct::PB, bf16}, ds, kh + off, dq + off);    // dQ = dS K
@@ -397,9 +445,18 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
   const int64_t ld = qkv_ld > 0 ? qkv_ld : H;
   for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
     if (precision == Precision::Bf16)
-      forward_sequence<uint16_t>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
+      forward_sequence<uint16_t, float, float>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
     else
-      forward_sequence<float>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
+      forward_sequence<float, float, float>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
+  });
+}
+
+void attention_forward_bf16(uint16_t* out16, const uint16_t* qkv16, const int32_t* cu_seqlens, int64_t num_seqs,
+                            int64_t H, int64_t heads, const DropoutMask& dropout) {
+  const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
+  const uint16_t *q = qkv16, *k = qkv16 + H, *v = qkv16 + 2 * H;
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+    forward_sequence<uint16_t, uint16_t, uint16_t>(attn_scratch(), out16, q, k, v, t0, T, H, heads, 3 * H, mask);
   });
 }
 
@@ -448,9 +505,19 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
   const int64_t ld = qkv_ld > 0 ? qkv_ld : H;
   for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
     if (precision == Precision::Bf16)
-      backward_sequence<uint16_t>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
+      backward_sequence<uint16_t, float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
     else
-      backward_sequence<float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
+      backward_sequence<float, float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
+  });
+}
+
+void attention_backward_bf16(float* d_qkv, const uint16_t* d_out16, const uint16_t* qkv16, const int32_t* cu_seqlens,
+                             int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout) {
+  const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
+  const uint16_t *q = qkv16, *k = qkv16 + H, *v = qkv16 + 2 * H;
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+    backward_sequence<uint16_t, uint16_t>(attn_scratch(), d_qkv, d_qkv + H, d_qkv + 2 * H, d_out16, q, k, v, t0, T,
+                                          H, heads, 3 * H, mask);
   });
 }
 

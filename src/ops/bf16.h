@@ -13,4 +13,7 @@ inline uint16_t bf16_round(float x) {
   return static_cast<uint16_t>(nan ? ((u >> 16) | 0x40u) : (u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+// The float a bf16 bit pattern stands for (exact).
+inline float bf16_to_float(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+
 }  // namespace embtune

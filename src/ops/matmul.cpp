@@ -53,9 +53,11 @@ struct MatmulKey {
   bool bias;
   Activation act;
   MatmulPass pass = MatmulPass::Forward;
-  bool bf16 = false;  // bf16 src and weights, f32 dst
+  bool bf16 = false;      // bf16 src and weights (else f32)
+  bool dst_bf16 = false;  // bf16 dst, the fp32 result rounded to nearest even (else f32)
   bool operator<(const MatmulKey& o) const {
-    return std::tie(M, K, N, bias, act, pass, bf16) < std::tie(o.M, o.K, o.N, o.bias, o.act, o.pass, o.bf16);
+    return std::tie(M, K, N, bias, act, pass, bf16, dst_bf16) <
+           std::tie(o.M, o.K, o.N, o.bias, o.act, o.pass, o.bf16, o.dst_bf16);
   }
 };
 
@@ -95,11 +97,13 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   auto& ctx = dnnl_ctx();
-  const dt in_type = key.bf16 ? dt::bf16 : dt::f32;  // of src and weights; dst is always f32
+  const dt in_type = key.bf16 ? dt::bf16 : dt::f32;  // of src and weights
+  const dt out_type = key.dst_bf16 ? dt::bf16 : dt::f32;
+  ET_CHECK(!key.dst_bf16 || key.pass != MatmulPass::BackwardWeights);  // weight gradients accumulate in fp32
   if (key.pass == MatmulPass::BackwardData) {
     dnnl::memory::desc src({key.M, key.N}, in_type, tag::ab);
     dnnl::memory::desc wei({key.N, key.K}, in_type, tag::ab);
-    dnnl::memory::desc dst({key.M, key.K}, dt::f32, tag::ab);
+    dnnl::memory::desc dst({key.M, key.K}, out_type, tag::ab);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), user_scratchpad(), ctx.engine);
     return cache.emplace(key, MatmulPrim{pd, dnnl::matmul(pd)}).first->second;
   }
@@ -117,7 +121,7 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
   }
   dnnl::memory::desc src({key.M, key.K}, in_type, tag::ab);
   dnnl::memory::desc wei({key.K, key.N}, in_type, tag::ba);  // (N, K) row-major = Kx N transposed
-  dnnl::memory::desc dst({key.M, key.N}, dt::f32, tag::ab);
+  dnnl::memory::desc dst({key.M, key.N}, out_type, tag::ab);
   dnnl::primitive_attr attr = user_scratchpad();
   if (key.act != Activation::None) {
     dnnl::post_ops po;
@@ -135,9 +139,9 @@ MatmulPrim matmul_primitive(const MatmulKey& key) {
   return res.first->second;
 }
 
-// Runs a cached primitive on three plain buffers (src, weights, dst) and waits for it. src and
-// weights are float or uint16 bf16 patterns, as the primitive's key says.
-void matmul_execute(const MatmulPrim& p, const void* src, const void* weights, float* dst) {
+// Runs a cached primitive on three plain buffers (src, weights, dst) and waits for it. Each is
+// float or uint16 bf16 patterns, as the primitive's key says.
+void matmul_execute(const MatmulPrim& p, const void* src, const void* weights, void* dst) {
   auto& ctx = dnnl_ctx();
   p.prim.execute(ctx.stream,
                  {{DNNL_ARG_SRC, dnnl::memory(p.pd.src_desc(), ctx.engine, const_cast<void*>(src))},
@@ -187,10 +191,11 @@ void round_to_bf16(uint16_t* out, const float* x, int64_t n) {
 
 namespace {
 
-// The forward product on prepared inputs: fp32 in and weight, or bf16 patterns of both.
-void run_forward(float* out, const void* in, const void* weight, const float* bias, int64_t M, int64_t K, int64_t N,
-                 Activation act, bool bf16) {
-  const MatmulPrim p = matmul_primitive({M, K, N, bias != nullptr, act, MatmulPass::Forward, bf16});
+// The forward product on prepared inputs: fp32 in and weight, or bf16 patterns of both; out fp32,
+// or bf16 patterns with `out_bf16`.
+void run_forward(void* out, const void* in, const void* weight, const float* bias, int64_t M, int64_t K, int64_t N,
+                 Activation act, bool bf16, bool out_bf16 = false) {
+  const MatmulPrim p = matmul_primitive({M, K, N, bias != nullptr, act, MatmulPass::Forward, bf16, out_bf16});
   auto& ctx = dnnl_ctx();
   dnnl::memory src(p.pd.src_desc(), ctx.engine, const_cast<void*>(in));
   dnnl::memory wei(p.pd.weights_desc(), ctx.engine, const_cast<void*>(weight));
@@ -203,38 +208,60 @@ void run_forward(float* out, const void* in, const void* weight, const float* bi
   ctx.stream.wait();
 }
 
-// d_bias (N) += the column sums of d_out (M, N); with `rounded`, also rounded (M, N) = d_out in
-// bf16, in the same pass. Threads own blocks of columns and walk all rows, so the row loop stays
-// contiguous and every column is summed in the same order whatever the thread count.
-void bias_sum(float* d_bias, uint16_t* rounded, const float* d_out, int64_t M, int64_t N) {
-  constexpr int64_t block = 64;
-  const int64_t blocks = (N + block - 1) / block;
+// d_bias (N) += the column sums of an (M, N) matrix that row_fn(m, acc) makes row by row, adding
+// row m into acc (N floats; d_bias null: no sums kept). Rows go in fixed chunks of kSumRows, each
+// chunk summed in row order into its own slot and the slots then added in order, so the sums do
+// not depend on the thread count, and each thread streams through contiguous rows (walking a
+// column block down all rows instead defeats the prefetcher: each row is a page away).
+template <typename F>
+void column_sums(float* d_bias, int64_t M, int64_t N, F&& row_fn) {
+  constexpr int64_t kSumRows = 64;
+  const int64_t chunks = (M + kSumRows - 1) / kSumRows;
+  static thread_local std::vector<float> partial;  // the caller's: (chunks, N), reused
+  if (static_cast<int64_t>(partial.size()) < chunks * N) partial.resize(static_cast<size_t>(chunks * N + chunks * N / 4));
+  float* part = partial.data();
 #pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < blocks; blk++) {
-    const int64_t c0 = blk * block, width = std::min(block, N - c0);
-    float acc[block] = {};
-    for (int64_t m = 0; m < M; m++) {
-      const float* row = d_out + m * N + c0;
+  for (int64_t c = 0; c < chunks; c++) {
+    float* acc = part + c * N;
+    std::fill(acc, acc + N, 0.0f);
+    for (int64_t m = c * kSumRows, end = std::min(M, m + kSumRows); m < end; m++) row_fn(m, acc);
+  }
+  if (!d_bias) return;
+  for (int64_t c = 0; c < chunks; c++) {
+    const float* acc = part + c * N;
 #pragma omp simd
-      for (int64_t c = 0; c < width; c++) acc[c] += row[c];
-      if (rounded) {
-        uint16_t* out = rounded + m * N + c0;
-#pragma omp simd
-        for (int64_t c = 0; c < width; c++) out[c] = bf16_round(row[c]);
-      }
-    }
-    if (d_bias)
-      for (int64_t c = 0; c < width; c++) d_bias[c0 + c] += acc[c];
+    for (int64_t n = 0; n < N; n++) d_bias[n] += acc[n];
   }
 }
 
+// d_bias (N) += the column sums of d_out (M, N); with `rounded`, also rounded (M, N) = d_out in
+// bf16, in the same pass (column_sums: the same order whatever the thread count).
+void bias_sum(float* d_bias, uint16_t* rounded, const float* d_out, int64_t M, int64_t N) {
+  column_sums(d_bias, M, N, [&](int64_t m, float* acc) {
+    const float* row = d_out + m * N;
+#pragma omp simd
+    for (int64_t c = 0; c < N; c++) acc[c] += row[c];
+    if (rounded) {
+      uint16_t* out = rounded + m * N;
+#pragma omp simd
+      for (int64_t c = 0; c < N; c++) out[c] = bf16_round(row[c]);
+    }
+  });
+}
+
 // The two backward products and the bias sum on a prepared input (`in_data`: fp32, or bf16
-// patterns when bf16); d_out and the weight are rounded here in bf16 (d_out in the bias pass).
-void run_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const void* in_data,
-                  const float* weight, int64_t M, int64_t K, int64_t N, bool bf16) {
+// patterns when bf16); d_out and the weight are rounded here in bf16 (d_out in the bias pass),
+// unless `d_out16` brings d_out already rounded (the bias is then the caller's). d_in is fp32, or
+// bf16 patterns with `d_in_bf16`.
+void run_backward(void* d_in, float* d_weight, float* d_bias, const float* d_out, const void* in_data,
+                  const float* weight, int64_t M, int64_t K, int64_t N, bool bf16, bool d_in_bf16 = false,
+                  const uint16_t* d_out16 = nullptr) {
   Bf16Scratch& scratch = bf16_scratch();
   const void* d_out_data = d_out;
-  if (bf16) {
+  if (d_out16) {
+    ET_CHECK(bf16 && !d_bias);
+    d_out_data = d_out16;
+  } else if (bf16) {
     if (static_cast<int64_t>(scratch.a.size()) < M * N) scratch.a.resize(static_cast<size_t>(M * N + M * N / 4));
     bias_sum(d_bias, scratch.a.data(), d_out, M, N);  // one read of d_out for both
     d_out_data = scratch.a.data();
@@ -243,8 +270,8 @@ void run_backward(float* d_in, float* d_weight, float* d_bias, const float* d_ou
   }
   if (d_in) {
     const void* weight_data = bf16 ? static_cast<const void*>(as_bf16(&scratch.b, weight, N * K)) : weight;
-    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16}), d_out_data,
-                   weight_data, d_in);
+    matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardData, bf16, d_in_bf16}),
+                   d_out_data, weight_data, d_in);
   }
   matmul_execute(matmul_primitive({M, K, N, false, Activation::None, MatmulPass::BackwardWeights, bf16}), d_out_data,
                  in_data, d_weight);
@@ -268,6 +295,13 @@ void matmul_forward_bf16(float* out, const uint16_t* in, const float* weight, co
   if (M == 0 || N == 0) return;
   ET_CHECK(K > 0);
   run_forward(out, in, as_bf16(&bf16_scratch().b, weight, N * K), bias, M, K, N, act, true);
+}
+
+void matmul_forward_bf16(uint16_t* out16, const uint16_t* in, const float* weight, const float* bias, int64_t M,
+                         int64_t K, int64_t N, Activation act) {
+  if (M == 0 || N == 0) return;
+  ET_CHECK(K > 0);
+  run_forward(out16, in, as_bf16(&bf16_scratch().b, weight, N * K), bias, M, K, N, act, true, true);
 }
 
 void matmul_forward_scalar(float* out, const float* in, const float* weight, const float* bias,
@@ -305,6 +339,28 @@ void matmul_backward_bf16(float* d_in, float* d_weight, float* d_bias, const flo
   }
   ET_CHECK(K > 0);
   run_backward(d_in, d_weight, d_bias, d_out, in, weight, M, K, N, true);
+}
+
+void matmul_backward_bf16(uint16_t* d_in16, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
+                          const float* weight, int64_t M, int64_t K, int64_t N) {
+  if (M == 0) return;
+  if (N == 0) {
+    if (d_in16) std::fill(d_in16, d_in16 + M * K, uint16_t{0});
+    return;
+  }
+  ET_CHECK(K > 0);
+  run_backward(d_in16, d_weight, d_bias, d_out, in, weight, M, K, N, true, true);
+}
+
+void matmul_backward_bf16_rounded(float* d_in, float* d_weight, const uint16_t* d_out16, const uint16_t* in,
+                                  const float* weight, int64_t M, int64_t K, int64_t N) {
+  if (M == 0) return;
+  if (N == 0) {
+    if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
+    return;
+  }
+  ET_CHECK(K > 0);
+  run_backward(d_in, d_weight, nullptr, nullptr, in, weight, M, K, N, true, false, d_out16);
 }
 
 void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
@@ -352,6 +408,40 @@ void activation_forward(float* y, const float* x, int64_t n, Activation act) {
 void gelu_forward_bf16(uint16_t* y16, const float* x, int64_t n) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; i++) y16[i] = bf16_round(gelu_kernel(x[i]));
+}
+
+void gelu_forward_bf16(uint16_t* y16, const uint16_t* x16, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) y16[i] = bf16_round(gelu_kernel(bf16_to_float(x16[i])));
+}
+
+void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const uint16_t* d_y16, const uint16_t* x16, int64_t M,
+                             int64_t N) {
+  column_sums(d_bias, M, N, [&](int64_t m, float* acc) {
+    const uint16_t* dy = d_y16 + m * N;
+    const uint16_t* xr = x16 + m * N;
+    uint16_t* out = d_x16 + m * N;
+#pragma omp simd
+    for (int64_t c = 0; c < N; c++) {
+      const float g = bf16_to_float(dy[c]) * gelu_grad_kernel(bf16_to_float(xr[c]));
+      acc[c] += g;
+      out[c] = bf16_round(g);
+    }
+  });
+}
+
+void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const float* d_y, const float* x, int64_t M, int64_t N) {
+  column_sums(d_bias, M, N, [&](int64_t m, float* acc) {
+    const float* dy = d_y + m * N;
+    const float* xr = x + m * N;
+    uint16_t* out = d_x16 + m * N;
+#pragma omp simd
+    for (int64_t c = 0; c < N; c++) {
+      const float g = dy[c] * gelu_grad_kernel(xr[c]);
+      acc[c] += g;
+      out[c] = bf16_round(g);
+    }
+  });
 }
 
 void activation_forward_scalar(float* x, int64_t n, Activation act) {

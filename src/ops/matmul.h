@@ -32,6 +32,12 @@ void matmul_forward(float* out, const float* in, const float* weight, const floa
 void matmul_forward_bf16(float* out, const uint16_t* in, const float* weight, const float* bias,
                          int64_t M, int64_t K, int64_t N, Activation act = Activation::None);
 
+// matmul_forward_bf16 writing out (M, N) rounded to bf16 (oneDNN rounds the fp32 result, bias
+// included, to nearest even: the bits round_to_bf16 would give), for an output only bf16 products
+// read (BertModel's q, k, v, and in inference the GELU output; `act` is applied before rounding).
+void matmul_forward_bf16(uint16_t* out16, const uint16_t* in, const float* weight, const float* bias,
+                         int64_t M, int64_t K, int64_t N, Activation act = Activation::None);
+
 // The plain reference of matmul_forward (double accumulation, erf-based GELU).
 void matmul_forward_scalar(float* out, const float* in, const float* weight, const float* bias,
                            int64_t M, int64_t K, int64_t N, Activation act = Activation::None);
@@ -48,6 +54,14 @@ void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d
 // the weight are rounded here, d_bias sums the fp32 d_out. Same contract otherwise.
 void matmul_backward_bf16(float* d_in, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
                           const float* weight, int64_t M, int64_t K, int64_t N);
+// matmul_backward_bf16 writing d_in rounded to bf16 (for a gradient only bf16 products read:
+// attention's d_out). Same contract otherwise.
+void matmul_backward_bf16(uint16_t* d_in16, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
+                          const float* weight, int64_t M, int64_t K, int64_t N);
+// matmul_backward_bf16 with d_out already rounded (d_out16, bf16 patterns), for a caller whose
+// own pass made d_out and rounded it; no bias: that pass sums it (gelu_backward_bias_bf16).
+void matmul_backward_bf16_rounded(float* d_in, float* d_weight, const uint16_t* d_out16, const uint16_t* in,
+                                  const float* weight, int64_t M, int64_t K, int64_t N);
 // x (n) rounded to bfloat16 (round to nearest even; NaN stays NaN), as uint16 bit patterns.
 void round_to_bf16(uint16_t* out, const float* x, int64_t n);
 // The plain reference of matmul_backward (double accumulation), same contract.
@@ -63,10 +77,21 @@ void activation_forward_scalar(float* x, int64_t n, Activation act);
 // product: the fp32 GELU is never stored). GELU by gelu_kernel (vec_math.h), within 1e-7 ·
 // max(1, |x|) of the exact erf form before rounding. Multi-threaded.
 void gelu_forward_bf16(uint16_t* y16, const float* x, int64_t n);
+// The same on a bf16 pre-activation (x16, as a bf16-output product wrote it); y16 may be x16.
+void gelu_forward_bf16(uint16_t* y16, const uint16_t* x16, int64_t n);
 
 // d_x (n) = d_y (n) · act'(x), x (n) the PRE-activation values. d_x is WRITTEN and may alias
 // d_y (element-wise in place). GELU is the exact erf form (PyTorch's F.gelu default); relu'(0) = 0.
 void activation_backward(float* d_x, const float* d_y, const float* x, int64_t n, Activation act);
+// The bf16 path's GELU backward fused with the next layer's bias gradient and rounding, in one
+// pass over (M, N): g = d_y · GELU'(x) (x the pre-activation, GELU' by gelu_grad_kernel,
+// vec_math.h), d_bias (N) += the column sums of the fp32 g (same order whatever the thread count;
+// null skips it), d_x16 = g rounded to bf16. Multi-threaded.
+void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const float* d_y, const float* x, int64_t M, int64_t N);
+// The same on bf16 d_y16 and x16 (BertModel's bf16 path, where the product before writes d_y
+// rounded and the pre-activation is kept rounded); d_x16 may be d_y16 (in place).
+void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const uint16_t* d_y16, const uint16_t* x16, int64_t M,
+                             int64_t N);
 void activation_backward_scalar(float* d_x, const float* d_y, const float* x, int64_t n, Activation act);
 
 }  // namespace embtune
