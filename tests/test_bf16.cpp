@@ -178,8 +178,9 @@ TEST(Bf16, ProductsWritingBf16RoundTheFp32Products) {
 }
 
 // attention_forward_bf16 / attention_backward_bf16 read q, k, v (and d_out) as bf16 patterns and
-// write the output rounded: the same arithmetic as the fp32-input entry in Precision::Bf16 on
-// the values those patterns hold, bit for bit, with and without probability dropout.
+// write their outputs rounded: the same arithmetic as the fp32-input entry in Precision::Bf16 on
+// the values those patterns hold, bit for bit, with and without probability dropout; the
+// backward's bias sums those of the fp32 gradients, the same bits whatever the thread count.
 TEST(Bf16, AttentionOnBf16PatternsIsTheFp32EntryBitForBit) {
   if (!cpu_has_native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
   std::mt19937 rng(13);
@@ -199,11 +200,28 @@ TEST(Bf16, AttentionOnBf16PatternsIsTheFp32EntryBitForBit) {
                       Precision::Bf16, 3 * H);
     attention_forward_bf16(out16.data(), qkv16.data(), cu.data(), S, H, heads, m);
     EXPECT_EQ(out16, patterns(out)) << "p " << p;
-    std::vector<float> d_qkv(N * 3 * H, NAN), d_qkv16(N * 3 * H, NAN);
+    std::vector<float> d_qkv(N * 3 * H, NAN);
     attention_backward(d_qkv.data(), d_qkv.data() + H, d_qkv.data() + 2 * H, d_out.data(), qkv.data(),
                        qkv.data() + H, qkv.data() + 2 * H, cu.data(), S, H, heads, m, Precision::Bf16, 3 * H);
-    attention_backward_bf16(d_qkv16.data(), d_out16.data(), qkv16.data(), cu.data(), S, H, heads, m);
-    for (size_t i = 0; i < d_qkv.size(); i++) ASSERT_EQ(d_qkv16[i], d_qkv[i]) << "p " << p << " " << i;
+    std::vector<uint16_t> d_qkv16(N * 3 * H);
+    std::vector<float> d_bias(3 * H, 0.5f);
+    attention_backward_bf16(d_qkv16.data(), d_bias.data(), d_out16.data(), qkv16.data(), cu.data(), S, H, heads, m);
+    EXPECT_EQ(d_qkv16, patterns(d_qkv)) << "p " << p;
+    // The bias gradient: 0.5 + the column sums of the fp32 d_q | d_k | d_v.
+    for (int64_t c = 0; c < 3 * H; c++) {
+      double want = 0.5;
+      for (int64_t t = 0; t < N; t++) want += d_qkv[t * 3 * H + c];
+      ASSERT_NEAR(d_bias[c], want, 1e-5 * std::max(1.0, std::fabs(want))) << "p " << p << " column " << c;
+    }
+    // The same bits on one thread.
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    std::vector<uint16_t> one16(N * 3 * H);
+    std::vector<float> one_bias(3 * H, 0.5f);
+    attention_backward_bf16(one16.data(), one_bias.data(), d_out16.data(), qkv16.data(), cu.data(), S, H, heads, m);
+    omp_set_num_threads(threads);
+    EXPECT_EQ(one16, d_qkv16);
+    EXPECT_EQ(one_bias, d_bias);
   }
 }
 

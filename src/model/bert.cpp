@@ -483,8 +483,9 @@ namespace {
 // The backward's (N, H) and (N, I) gradient buffers, kept from call to call (fit() keeps their
 // capacity) so that a training step allocates nothing.
 struct BackwardScratch {
-  std::vector<float> d, d_res, d_tmp, d_qkv, d_h;
-  std::vector<uint16_t> d_ctx16, d_h16;  // bf16: attention's d_out, the intermediate's rounded gradient
+  std::vector<float> d, d_res, d_tmp, d_qkv, d_h;  // d_qkv and d_h: fp32 only
+  // bf16: attention's d_out, the intermediate's gradient and q, k, v's, each rounded
+  std::vector<uint16_t> d_ctx16, d_h16, d_qkv16;
 };
 
 BackwardScratch& backward_scratch() {
@@ -504,11 +505,13 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
   auto g = [&](const float* w) { return grads + (w - params_.data()); };
   BackwardScratch& sc = backward_scratch();
   for (auto* v : {&sc.d, &sc.d_res, &sc.d_tmp}) fit(v, N * H);
-  fit(&sc.d_qkv, N * 3 * H);
   const bool bf16 = precision_ == Precision::Bf16;
-  if (!bf16) fit(&sc.d_h, N * I);  // bf16 keeps d h in bf16 only (sc.d_h16)
+  if (!bf16) {  // bf16 keeps d h and d q, k, v in bf16 only (sc.d_h16, sc.d_qkv16)
+    fit(&sc.d_h, N * I);
+    fit(&sc.d_qkv, N * 3 * H);
+  }
   float *d = sc.d.data(), *d_res = sc.d_res.data(), *d_tmp = sc.d_tmp.data();  // (N, H); d: the layer output's
-  float* d_qkv = sc.d_qkv.data();                                               // (N, 3H)
+  float* d_qkv = sc.d_qkv.data();                                               // (N, 3H), fp32 only
   float* d_h = sc.d_h.data();                                                   // (N, I), fp32 only
   std::copy(d_hidden, d_hidden + N * H, d);
   // The backward of one linear layer whose forward input was `in` (fp32) or its kept rounding.
@@ -553,10 +556,13 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     layer_norm_backward(d_res, g(L.ln1_w), g(L.ln1_b), d_tmp, A.res1.data(), A.mean1.data(), A.rstd1.data(), L.ln1_w,
                         N, H);
     const DropoutMask attn_out_drop = layer_dropout(dropout, l, DropoutSite::AttentionOutput);
-    const float* d_attn_out = d_res;  // d res1 through the dropout; d_qkv is free until attention
+    // d res1 through the dropout, into a buffer free until the product: d_tmp in bf16 (its
+    // product writes d ctx16), d_qkv in fp32 (free until attention)
+    const float* d_attn_out = d_res;
     if (attn_out_drop.active()) {
-      dropout_backward(d_qkv, d_res, N * H, attn_out_drop);
-      d_attn_out = d_qkv;
+      float* into = bf16 ? d_tmp : d_qkv;
+      dropout_backward(into, d_res, N * H, attn_out_drop);
+      d_attn_out = into;
     }
     const DropoutMask attn_drop = layer_dropout(dropout, l, DropoutSite::AttentionProbs);
     if (bf16) {  // d ctx, which only attention's bf16 products read, comes rounded from its product
@@ -564,7 +570,10 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
       fit(&sc.d_ctx16, N * H);
       matmul_backward_bf16(sc.d_ctx16.data(), g(L.attn_out_w), g(L.attn_out_b), d_attn_out, A.ctx16.data(),
                            L.attn_out_w, N, H, H);
-      attention_backward_bf16(d_qkv, sc.d_ctx16.data(), A.qkv16.data(), b.cu_seqlens.data(), S, H, heads, attn_drop);
+      // d q, k, v come rounded, the projections' bias gradient summed on the way
+      fit(&sc.d_qkv16, N * 3 * H);
+      attention_backward_bf16(sc.d_qkv16.data(), g(L.qkv_b), sc.d_ctx16.data(), A.qkv16.data(), b.cu_seqlens.data(), S,
+                              H, heads, attn_drop);
     } else {
       linear_backward(d_tmp, L.attn_out_w, L.attn_out_b, d_attn_out, A.ctx.data(), A.ctx16, H, H);
       const float* q = A.qkv.data();
@@ -574,7 +583,10 @@ void BertModel::backward(float* grads, const BertActivations& acts, const float*
     // d x = residual + the three projections (one product): d_res becomes d (its buffer is free
     // until the next layer)
     std::swap(d, d_res);
-    linear_backward(d_tmp, L.qkv_w, L.qkv_b, d_qkv, x, A.x16, H, 3 * H);
+    if (bf16)
+      matmul_backward_bf16_rounded(d_tmp, g(L.qkv_w), sc.d_qkv16.data(), A.x16.data(), L.qkv_w, N, H, 3 * H);
+    else
+      linear_backward(d_tmp, L.qkv_w, L.qkv_b, d_qkv, x, A.x16, H, 3 * H);
     add_inplace(d, d_tmp, N * H);
   }
   const DropoutMask emb_drop = embedding_dropout(dropout);

@@ -239,6 +239,23 @@ void scatter_heads(O* x, const float* src, int64_t T, int64_t Tp, int64_t ld, in
     }
 }
 
+// scatter_heads rounding into bf16 (x: packed rows of `ld` patterns), and adding each fp32 value
+// into col_sums (heads·D) in row order first: a sequence's share of a bias gradient.
+void scatter_heads_sum(uint16_t* x, float* col_sums, const float* src, int64_t T, int64_t Tp, int64_t ld,
+                       int64_t heads, int64_t D) {
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t h = 0; h < heads; h++) {
+      uint16_t* out = x + t * ld + h * D;
+      float* sum = col_sums + h * D;
+      const float* in = src + (h * Tp + t) * D;
+#pragma omp simd
+      for (int64_t d = 0; d < D; d++) {
+        out[d] = bf16_round(in[d]);
+        sum[d] += in[d];
+      }
+    }
+}
+
 int64_t padded(int64_t T) { return (T + kRowPad - 1) / kRowPad * kRowPad; }
 
 // How many heads go through the products together: as many as keep their (Tp, Tp) score-sized
@@ -258,7 +275,7 @@ int64_t head_group(int64_t heads, int64_t Tp, int64_t bytes_per_entry) {
   return g;
 }
 
-// f(t0, T) for every non-empty sequence (first row t0, length T), threaded over sequences,
+// f(t0, T, s) for every non-empty sequence s (first row t0, length T), threaded over sequences,
 // longest first so that dynamic scheduling ends with short ones.
 template <typename F>
 void for_each_sequence(const int32_t* cu_seqlens, int64_t num_seqs, F&& f) {
@@ -270,7 +287,7 @@ void for_each_sequence(const int32_t* cu_seqlens, int64_t num_seqs, F&& f) {
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t n = 0; n < num_seqs; n++) {
     const int64_t s = order[n], t0 = cu_seqlens[s], T = cu_seqlens[s + 1] - t0;
-    if (T > 0) f(t0, T);
+    if (T > 0) f(t0, T, s);
   }
 }
 
@@ -340,11 +357,13 @@ void forward_sequence(AttnScratch& sc, O* out, const S* q, const S* k, const S* 
   scatter_heads(out + t0 * H, o, T, Tp, H, heads, D);
 }
 
-// E: the products' input type; S: q, k, v and d_out's (fp32, or bf16 already rounded).
-template <typename E, typename S>
-void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, const S* d_out, const S* q, const S* k,
-                       const S* v, int64_t t0, int64_t T, int64_t H, int64_t heads, int64_t ld,
-                       const DropoutMask* mask) {
+// E: the products' input type; S: q, k, v and d_out's (fp32, or bf16 already rounded); O: d_q,
+// d_k and d_v's (fp32, or bf16 rounded, with col_sums (3H) then taking this sequence's column
+// sums of the fp32 d_q | d_k | d_v).
+template <typename E, typename S, typename O = float>
+void backward_sequence(AttnScratch& sc, O* d_q, O* d_k, O* d_v, const S* d_out, const S* q, const S* k, const S* v,
+                       int64_t t0, int64_t T, int64_t H, int64_t heads, int64_t ld, const DropoutMask* mask,
+                       float* col_sums = nullptr) {
   const int64_t D = H / heads, Tp = padded(T), hTD = heads * Tp * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   constexpr bool bf16 = std::is_same_v<E, uint16_t>;
@@ -426,9 +445,15 @@ void backward_sequence(AttnScratch& sc, float* d_q, float* d_k, float* d_v, cons
     run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, ds, qh + off, dk + off);   // dK = dSᵀ Q
     run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, pm, doh + off, dv + off);  // dV = (P ⊙ M)ᵀ dO
   }
-  scatter_heads(d_q + t0 * ld, dq, T, Tp, ld, heads, D);
-  scatter_heads(d_k + t0 * ld, dk, T, Tp, ld, heads, D);
-  scatter_heads(d_v + t0 * ld, dv, T, Tp, ld, heads, D);
+  if constexpr (std::is_same_v<O, uint16_t>) {
+    scatter_heads_sum(d_q + t0 * ld, col_sums, dq, T, Tp, ld, heads, D);
+    scatter_heads_sum(d_k + t0 * ld, col_sums + H, dk, T, Tp, ld, heads, D);
+    scatter_heads_sum(d_v + t0 * ld, col_sums + 2 * H, dv, T, Tp, ld, heads, D);
+  } else {
+    scatter_heads(d_q + t0 * ld, dq, T, Tp, ld, heads, D);
+    scatter_heads(d_k + t0 * ld, dk, T, Tp, ld, heads, D);
+    scatter_heads(d_v + t0 * ld, dv, T, Tp, ld, heads, D);
+  }
 }
 
 AttnScratch& attn_scratch() {
@@ -443,7 +468,7 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
                        const DropoutMask& dropout, Precision precision, int64_t qkv_ld) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
   const int64_t ld = qkv_ld > 0 ? qkv_ld : H;
-  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T, int64_t) {
     if (precision == Precision::Bf16)
       forward_sequence<uint16_t, float, float>(attn_scratch(), out, q, k, v, t0, T, H, heads, ld, mask);
     else
@@ -455,7 +480,7 @@ void attention_forward_bf16(uint16_t* out16, const uint16_t* qkv16, const int32_
                             int64_t H, int64_t heads, const DropoutMask& dropout) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
   const uint16_t *q = qkv16, *k = qkv16 + H, *v = qkv16 + 2 * H;
-  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T, int64_t) {
     forward_sequence<uint16_t, uint16_t, uint16_t>(attn_scratch(), out16, q, k, v, t0, T, H, heads, 3 * H, mask);
   });
 }
@@ -503,7 +528,7 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
                         Precision precision, int64_t qkv_ld) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
   const int64_t ld = qkv_ld > 0 ? qkv_ld : H;
-  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T, int64_t) {
     if (precision == Precision::Bf16)
       backward_sequence<uint16_t, float>(attn_scratch(), d_q, d_k, d_v, d_out, q, k, v, t0, T, H, heads, ld, mask);
     else
@@ -511,14 +536,28 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
   });
 }
 
-void attention_backward_bf16(float* d_qkv, const uint16_t* d_out16, const uint16_t* qkv16, const int32_t* cu_seqlens,
-                             int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout) {
+void attention_backward_bf16(uint16_t* d_qkv16, float* d_bias, const uint16_t* d_out16, const uint16_t* qkv16,
+                             const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
+                             const DropoutMask& dropout) {
   const DropoutMask* mask = dropout.active() ? &dropout : nullptr;
   const uint16_t *q = qkv16, *k = qkv16 + H, *v = qkv16 + 2 * H;
-  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T) {
-    backward_sequence<uint16_t, uint16_t>(attn_scratch(), d_qkv, d_qkv + H, d_qkv + 2 * H, d_out16, q, k, v, t0, T,
-                                          H, heads, 3 * H, mask);
+  // Each sequence sums its rows into its own slot; the slots are added in sequence order, so the
+  // bias gradient does not depend on the threading.
+  // (The calling thread's buffer, reused; the worker threads reach it through `base`: inside the
+  // parallel region the name `slots` would be each worker's own, empty, instance.)
+  static thread_local std::vector<float> slots;  // (num_seqs, 3H)
+  slots.assign(static_cast<size_t>(num_seqs * 3 * H), 0.0f);
+  float* base = slots.data();
+  for_each_sequence(cu_seqlens, num_seqs, [&](int64_t t0, int64_t T, int64_t s) {
+    backward_sequence<uint16_t, uint16_t, uint16_t>(attn_scratch(), d_qkv16, d_qkv16 + H, d_qkv16 + 2 * H, d_out16, q,
+                                                    k, v, t0, T, H, heads, 3 * H, mask, base + s * 3 * H);
   });
+  if (!d_bias) return;
+  for (int64_t s = 0; s < num_seqs; s++) {
+    const float* slot = base + s * 3 * H;
+#pragma omp simd
+    for (int64_t c = 0; c < 3 * H; c++) d_bias[c] += slot[c];
+  }
 }
 
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,

@@ -45,14 +45,17 @@ void attention_backward(float* d_q, float* d_k, float* d_v, const float* d_out, 
                         Precision precision = Precision::Fp32, int64_t qkv_ld = 0);
 // attention_forward and attention_backward in bf16 on inputs already rounded, as BertModel's bf16
 // path keeps them: q, k, v side by side in qkv16 (N, 3H) (one product wrote them rounded), out16
-// (N, H) the output rounded to bf16, d_out16 (N, H) its gradient rounded, d_qkv (N, 3H) fp32
-// written (=). The arithmetic is attention_forward's / attention_backward's in Precision::Bf16 on
-// the fp32 values these patterns hold, bit for bit: only the gathers and the output's rounding
-// move (a copy of bf16 instead of a rounding of fp32).
+// (N, H) the output rounded to bf16, d_out16 (N, H) its gradient rounded. The backward writes
+// d_qkv16 (N, 3H) = d_q | d_k | d_v rounded to bf16 (=), the next product's input, and adds the
+// column sums of the fp32 d_q | d_k | d_v into d_bias (3H; null skips it): the projections' bias
+// gradient, summed per sequence in row order and then over sequences in order, so that it does
+// not depend on the threading. The arithmetic is attention_forward's / attention_backward's in
+// Precision::Bf16 on the fp32 values these patterns hold, bit for bit, with the outputs rounded.
 void attention_forward_bf16(uint16_t* out16, const uint16_t* qkv16, const int32_t* cu_seqlens, int64_t num_seqs,
                             int64_t H, int64_t heads, const DropoutMask& dropout = {});
-void attention_backward_bf16(float* d_qkv, const uint16_t* d_out16, const uint16_t* qkv16, const int32_t* cu_seqlens,
-                             int64_t num_seqs, int64_t H, int64_t heads, const DropoutMask& dropout = {});
+void attention_backward_bf16(uint16_t* d_qkv16, float* d_bias, const uint16_t* d_out16, const uint16_t* qkv16,
+                             const int32_t* cu_seqlens, int64_t num_seqs, int64_t H, int64_t heads,
+                             const DropoutMask& dropout = {});
 // Scalar twin in double, same contract (written, =).
 void attention_backward_scalar(float* d_q, float* d_k, float* d_v, const float* d_out,
                                const float* q, const float* k, const float* v,
