@@ -315,14 +315,25 @@ void matmul_forward_scalar(float* out, const float* in, const float* weight, con
   }
 }
 
-void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
-                     const float* weight, int64_t M, int64_t K, int64_t N, Precision precision) {
-  if (M == 0) return;
+namespace {
+
+// The guards every backward entry shares: no work for M = 0, d_in (fp32 or bf16) zeroed for N = 0.
+template <typename T>
+bool backward_has_products(T* d_in, int64_t M, int64_t K, int64_t N) {
+  if (M == 0) return false;
   if (N == 0) {
-    if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
-    return;
+    if (d_in) std::fill(d_in, d_in + M * K, T{0});
+    return false;
   }
   ET_CHECK(K > 0);
+  return true;
+}
+
+}  // namespace
+
+void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
+                     const float* weight, int64_t M, int64_t K, int64_t N, Precision precision) {
+  if (!backward_has_products(d_in, M, K, N)) return;
   if (precision == Precision::Bf16) {
     matmul_backward_bf16(d_in, d_weight, d_bias, d_out, as_bf16(&bf16_scratch().c, in, M * K), weight, M, K, N);
     return;
@@ -332,35 +343,19 @@ void matmul_backward(float* d_in, float* d_weight, float* d_bias, const float* d
 
 void matmul_backward_bf16(float* d_in, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
                           const float* weight, int64_t M, int64_t K, int64_t N) {
-  if (M == 0) return;
-  if (N == 0) {
-    if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
-    return;
-  }
-  ET_CHECK(K > 0);
-  run_backward(d_in, d_weight, d_bias, d_out, in, weight, M, K, N, true);
+  if (backward_has_products(d_in, M, K, N)) run_backward(d_in, d_weight, d_bias, d_out, in, weight, M, K, N, true);
 }
 
 void matmul_backward_bf16(uint16_t* d_in16, float* d_weight, float* d_bias, const float* d_out, const uint16_t* in,
                           const float* weight, int64_t M, int64_t K, int64_t N) {
-  if (M == 0) return;
-  if (N == 0) {
-    if (d_in16) std::fill(d_in16, d_in16 + M * K, uint16_t{0});
-    return;
-  }
-  ET_CHECK(K > 0);
-  run_backward(d_in16, d_weight, d_bias, d_out, in, weight, M, K, N, true, true);
+  if (backward_has_products(d_in16, M, K, N))
+    run_backward(d_in16, d_weight, d_bias, d_out, in, weight, M, K, N, true, true);
 }
 
 void matmul_backward_bf16_rounded(float* d_in, float* d_weight, const uint16_t* d_out16, const uint16_t* in,
                                   const float* weight, int64_t M, int64_t K, int64_t N) {
-  if (M == 0) return;
-  if (N == 0) {
-    if (d_in) std::fill(d_in, d_in + M * K, 0.0f);
-    return;
-  }
-  ET_CHECK(K > 0);
-  run_backward(d_in, d_weight, nullptr, nullptr, in, weight, M, K, N, true, false, d_out16);
+  if (backward_has_products(d_in, M, K, N))
+    run_backward(d_in, d_weight, nullptr, nullptr, in, weight, M, K, N, true, false, d_out16);
 }
 
 void matmul_backward_scalar(float* d_in, float* d_weight, float* d_bias, const float* d_out, const float* in,
