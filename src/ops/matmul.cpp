@@ -410,33 +410,36 @@ void gelu_forward_bf16(uint16_t* y16, const uint16_t* x16, int64_t n) {
   for (int64_t i = 0; i < n; i++) y16[i] = bf16_round(gelu_kernel(bf16_to_float(x16[i])));
 }
 
-void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const uint16_t* d_y16, const uint16_t* x16, int64_t M,
-                             int64_t N) {
+namespace {
+
+inline float as_float(float x) { return x; }
+inline float as_float(uint16_t b) { return bf16_to_float(b); }
+
+// gelu_backward_bias_bf16 on fp32 (T = float) or bf16 (T = uint16_t) d_y and x.
+template <typename T>
+void gelu_backward_bias(uint16_t* d_x16, float* d_bias, const T* d_y, const T* x, int64_t M, int64_t N) {
   column_sums(d_bias, M, N, [&](int64_t m, float* acc) {
-    const uint16_t* dy = d_y16 + m * N;
-    const uint16_t* xr = x16 + m * N;
+    const T* dy = d_y + m * N;
+    const T* xr = x + m * N;
     uint16_t* out = d_x16 + m * N;
 #pragma omp simd
     for (int64_t c = 0; c < N; c++) {
-      const float g = bf16_to_float(dy[c]) * gelu_grad_kernel(bf16_to_float(xr[c]));
+      const float g = as_float(dy[c]) * gelu_grad_kernel(as_float(xr[c]));
       acc[c] += g;
       out[c] = bf16_round(g);
     }
   });
 }
 
+}  // namespace
+
+void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const uint16_t* d_y16, const uint16_t* x16, int64_t M,
+                             int64_t N) {
+  gelu_backward_bias(d_x16, d_bias, d_y16, x16, M, N);
+}
+
 void gelu_backward_bias_bf16(uint16_t* d_x16, float* d_bias, const float* d_y, const float* x, int64_t M, int64_t N) {
-  column_sums(d_bias, M, N, [&](int64_t m, float* acc) {
-    const float* dy = d_y + m * N;
-    const float* xr = x + m * N;
-    uint16_t* out = d_x16 + m * N;
-#pragma omp simd
-    for (int64_t c = 0; c < N; c++) {
-      const float g = dy[c] * gelu_grad_kernel(xr[c]);
-      acc[c] += g;
-      out[c] = bf16_round(g);
-    }
-  });
+  gelu_backward_bias(d_x16, d_bias, d_y, x, M, N);
 }
 
 void activation_forward_scalar(float* x, int64_t n, Activation act) {
