@@ -320,20 +320,13 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
   embedding_forward(tmp.data(), b.ids.data(), b.pos_ids.data(), b.type_ids.data(),
                     w_.word, w_.pos, w_.type, N, H);
   layer_norm_forward(x, nullptr, nullptr, tmp.data(), nullptr, w_.emb_ln_w, w_.emb_ln_b, N, H, eps, r);
-  auto linear = [&](float* y, const float* in, const float* w, const float* bias, int64_t K, int64_t Nout,
-                    Activation act = Activation::None) {
-    if (bf16)
-      matmul_forward_bf16(y, r, w, bias, N, K, Nout, act);
-    else
-      matmul_forward(y, in, w, bias, N, K, Nout, act);
-  };
   for (const BertLayerWeights& L : w_.layers) {
     if (bf16) {  // q, k, v in one product, written rounded; attention writes ctx rounded
       matmul_forward_bf16(qkv16.data(), r, L.qkv_w, L.qkv_b, N, H, 3 * H);
       attention_forward_bf16(ctx16.data(), qkv16.data(), b.cu_seqlens.data(), S, H, heads);
       matmul_forward_bf16(tmp.data(), ctx16.data(), L.attn_out_w, L.attn_out_b, N, H, H);
     } else {
-      linear(qkv.data(), x, L.qkv_w, L.qkv_b, H, 3 * H);  // q, k, v in one product
+      matmul_forward(qkv.data(), x, L.qkv_w, L.qkv_b, N, H, 3 * H);  // q, k, v in one product
       const float* q = qkv.data();
       attention_forward(ctx.data(), q, q + H, q + 2 * H, b.cu_seqlens.data(), S, H, heads, {}, precision_, 3 * H);
       matmul_forward(tmp.data(), ctx.data(), L.attn_out_w, L.attn_out_b, N, H, H);
@@ -347,7 +340,7 @@ void BertModel::forward(float* out, const PackedBatch& b) const {
       gelu_forward_bf16(inter16.data(), inter16.data(), N * I);
       matmul_forward_bf16(tmp.data(), inter16.data(), L.out_w, L.out_b, N, I, H);
     } else {
-      linear(inter.data(), x, L.inter_w, L.inter_b, H, I, Activation::Gelu);  // (N, I)
+      matmul_forward(inter.data(), x, L.inter_w, L.inter_b, N, H, I, Activation::Gelu);  // (N, I)
       matmul_forward(tmp.data(), inter.data(), L.out_w, L.out_b, N, I, H);
     }
     layer_norm_forward(x, nullptr, nullptr, tmp.data(), x, L.ln2_w, L.ln2_b, N, H, eps, r);  // LN(ffn + x)
