@@ -14,6 +14,7 @@
 #include "io/npy.h"
 #include "model/bert.h"
 #include "ops/attention.h"
+#include "ops/bf16.h"
 #include "ops/matmul.h"
 #include "test_util.h"
 
@@ -130,8 +131,6 @@ std::vector<uint16_t> patterns(const std::vector<float>& x) {
   return b;
 }
 
-float value(uint16_t b) { return bits_to_float(static_cast<uint32_t>(b) << 16); }
-
 // The products that write bf16 (BertModel's q, k, v, its inference GELU output, and the
 // gradients only bf16 products read) give the rounding of what the fp32-output products give:
 // the same product, only the destination type differs, so at most an accumulation-order
@@ -152,7 +151,7 @@ TEST(Bf16, ProductsWritingBf16RoundTheFp32Products) {
       size_t exact = 0;
       for (size_t i = 0; i < want.size(); i++) {
         exact += got16[i] == patterns({want[i]})[0];
-        ASSERT_NEAR(value(got16[i]), want[i], std::fabs(want[i]) / 256 + 1e-6) << what << " " << i;
+        ASSERT_NEAR(bf16_to_float(got16[i]), want[i], std::fabs(want[i]) / 256 + 1e-6) << what << " " << i;
       }
       EXPECT_GE(exact, want.size() * 95 / 100) << what << ": " << exact << " of " << want.size() << " exactly rounded";
     };
@@ -192,8 +191,8 @@ TEST(Bf16, AttentionOnBf16PatternsIsTheFp32EntryBitForBit) {
     const std::vector<uint16_t> qkv16 = patterns(test::random_normal(N * 3 * H, rng));
     const std::vector<uint16_t> d_out16 = patterns(test::random_normal(N * H, rng));
     std::vector<float> qkv(N * 3 * H), d_out(N * H);
-    for (size_t i = 0; i < qkv.size(); i++) qkv[i] = value(qkv16[i]);
-    for (size_t i = 0; i < d_out.size(); i++) d_out[i] = value(d_out16[i]);
+    for (size_t i = 0; i < qkv.size(); i++) qkv[i] = bf16_to_float(qkv16[i]);
+    for (size_t i = 0; i < d_out.size(); i++) d_out[i] = bf16_to_float(d_out16[i]);
     std::vector<float> out(N * H);
     std::vector<uint16_t> out16(N * H);
     attention_forward(out.data(), qkv.data(), qkv.data() + H, qkv.data() + 2 * H, cu.data(), S, H, heads, m,
@@ -242,7 +241,7 @@ TEST(Bf16, GeluBackwardFusedWithTheBiasSum) {
   std::vector<float> d_b(N, 0.25f);
   gelu_backward_bias_bf16(g16.data(), d_b.data(), d_y.data(), x.data(), M, N);
   for (int64_t i = 0; i < M * N; i++)
-    ASSERT_NEAR(value(g16[i]), g_want[i], std::fabs(g_want[i]) / 256 + 2e-7 * std::max(1.0f, std::fabs(x[i]))) << i;
+    ASSERT_NEAR(bf16_to_float(g16[i]), g_want[i], std::fabs(g_want[i]) / 256 + 2e-7 * std::max(1.0f, std::fabs(x[i]))) << i;
   for (int64_t n = 0; n < N; n++) EXPECT_NEAR(d_b[n], b_want[n], 1e-4 * std::max(1.0, std::fabs(b_want[n]))) << n;
   // The same sums, bit for bit, on one thread.
   const int threads = omp_get_max_threads();
@@ -256,7 +255,7 @@ TEST(Bf16, GeluBackwardFusedWithTheBiasSum) {
   // bf16 inputs: the fp32 overload on the values they hold; in place (d_x16 = d_y16) too.
   std::vector<uint16_t> x16 = patterns(x), d_y16 = patterns(d_y);
   std::vector<float> x_r(M * N), d_y_r(M * N);
-  for (int64_t i = 0; i < M * N; i++) x_r[i] = value(x16[i]), d_y_r[i] = value(d_y16[i]);
+  for (int64_t i = 0; i < M * N; i++) x_r[i] = bf16_to_float(x16[i]), d_y_r[i] = bf16_to_float(d_y16[i]);
   std::vector<uint16_t> want16(M * N);
   std::vector<float> want_b(N, 0.0f), got_b(N, 0.0f);
   gelu_backward_bias_bf16(want16.data(), want_b.data(), d_y_r.data(), x_r.data(), M, N);
