@@ -223,35 +223,27 @@ void gather_heads(E* dst, const S* x, int64_t T, int64_t Tp, int64_t ld, int64_t
 }
 
 // The first T rows of src (heads, Tp, D) back into the packed rows of x (`ld` elements apart),
-// fp32, or rounded to bf16 (O = uint16_t).
+// fp32, or rounded to bf16 (O = uint16_t); with col_sums (heads·D, bf16 only), each fp32 value is
+// also added into its column's sum, in row order: a sequence's share of a bias gradient.
 template <typename O>
-void scatter_heads(O* x, const float* src, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D) {
+void scatter_heads(O* x, const float* src, int64_t T, int64_t Tp, int64_t ld, int64_t heads, int64_t D,
+                   float* col_sums = nullptr) {
   for (int64_t t = 0; t < T; t++)
     for (int64_t h = 0; h < heads; h++) {
       O* out = x + t * ld + h * D;
       const float* in = src + (h * Tp + t) * D;
       if constexpr (std::is_same_v<O, float>) {
         std::memcpy(out, in, D * sizeof(float));
+      } else if (col_sums) {
+        float* sum = col_sums + h * D;
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++) {
+          store(out + d, in[d]);
+          sum[d] += in[d];
+        }
       } else {
 #pragma omp simd
         for (int64_t d = 0; d < D; d++) store(out + d, in[d]);
-      }
-    }
-}
-
-// scatter_heads rounding into bf16 (x: packed rows of `ld` patterns), and adding each fp32 value
-// into col_sums (heads·D) in row order first: a sequence's share of a bias gradient.
-void scatter_heads_sum(uint16_t* x, float* col_sums, const float* src, int64_t T, int64_t Tp, int64_t ld,
-                       int64_t heads, int64_t D) {
-  for (int64_t t = 0; t < T; t++)
-    for (int64_t h = 0; h < heads; h++) {
-      uint16_t* out = x + t * ld + h * D;
-      float* sum = col_sums + h * D;
-      const float* in = src + (h * Tp + t) * D;
-#pragma omp simd
-      for (int64_t d = 0; d < D; d++) {
-        out[d] = bf16_round(in[d]);
-        sum[d] += in[d];
       }
     }
 }
@@ -445,15 +437,9 @@ void backward_sequence(AttnScratch& sc, O* d_q, O* d_k, O* d_v, const S* d_out, 
     run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, ds, qh + off, dk + off);   // dK = dSᵀ Q
     run_product(sc, {G, Tp, D, AttnProduct::PtB, bf16}, pm, doh + off, dv + off);  // dV = (P ⊙ M)ᵀ dO
   }
-  if constexpr (std::is_same_v<O, uint16_t>) {
-    scatter_heads_sum(d_q + t0 * ld, col_sums, dq, T, Tp, ld, heads, D);
-    scatter_heads_sum(d_k + t0 * ld, col_sums + H, dk, T, Tp, ld, heads, D);
-    scatter_heads_sum(d_v + t0 * ld, col_sums + 2 * H, dv, T, Tp, ld, heads, D);
-  } else {
-    scatter_heads(d_q + t0 * ld, dq, T, Tp, ld, heads, D);
-    scatter_heads(d_k + t0 * ld, dk, T, Tp, ld, heads, D);
-    scatter_heads(d_v + t0 * ld, dv, T, Tp, ld, heads, D);
-  }
+  scatter_heads(d_q + t0 * ld, dq, T, Tp, ld, heads, D, col_sums);
+  scatter_heads(d_k + t0 * ld, dk, T, Tp, ld, heads, D, col_sums ? col_sums + H : nullptr);
+  scatter_heads(d_v + t0 * ld, dv, T, Tp, ld, heads, D, col_sums ? col_sums + 2 * H : nullptr);
 }
 
 AttnScratch& attn_scratch() {
